@@ -1,0 +1,13 @@
+/**
+ * The content store's migrations, in order. Each is `{ name, up, down }`; once
+ * a migration has landed it is never edited: a change is a new migration.
+ */
+import type { Migration } from '../migration';
+import * as laboxSchema from './001_labox_schema';
+import * as blobsAndUploads from './002_blobs_and_uploads';
+
+/** Every content-store migration, oldest first. */
+export const contentStoreMigrations: Migration[] = [
+  { name: '001_labox_schema', ...laboxSchema },
+  { name: '002_blobs_and_uploads', ...blobsAndUploads },
+];

@@ -1,0 +1,9 @@
+/**
+ * The registry's migrations, in order. Each is `{ name, up, down }`; once a
+ * migration has landed it is never edited: a change is a new migration.
+ */
+import type { Migration } from '../migration';
+import * as seedSchema from './001_seed_schema';
+
+/** Every registry migration, oldest first. */
+export const registryMigrations: Migration[] = [{ name: '001_seed_schema', ...seedSchema }];

@@ -1,0 +1,99 @@
+/**
+ * The one mapping from errors to gRPC statuses, with google.rpc details in
+ * the `grpc-status-details-bin` trailer, and its inverse for clients.
+ */
+import { Metadata, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { rpcErrorDetails, rpcStatus } from '@griot/proto';
+import { Code, GriotError } from './errors';
+
+const TYPE_PREFIX = 'type.googleapis.com/';
+const DETAILS_KEY = 'grpc-status-details-bin';
+
+/** Where a status came from, for the ErrorInfo domain and the INTERNAL message. */
+export interface StatusContext {
+  /** The ErrorInfo domain, such as `content.griot.dev`. */
+  domain: string;
+  /** The request id, quoted in INTERNAL messages so that operators can find the log line. */
+  requestId?: string;
+}
+
+/** The gRPC codes a database or network failure becomes. */
+const TRANSIENT_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** True for errors that mean a dependency (such as PostgreSQL) is unreachable. */
+export function isUnavailableError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e.code === 'string') {
+    if (TRANSIENT_ERRNOS.has(e.code)) return true;
+    // SQLSTATE class 08 (connection exception) and 57P01-57P03 (admin shutdown, crash, cannot connect now).
+    if (/^08/.test(e.code) || /^57P0[123]$/.test(e.code)) return true;
+  }
+  const message = typeof e.message === 'string' ? e.message : '';
+  return /Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Knex: Timeout acquiring a connection/i.test(
+    message,
+  );
+}
+
+/**
+ * Maps any error to the status sent to the caller. A {@link GriotError} keeps
+ * its code and message and gains ErrorInfo, BadRequest and ResourceInfo
+ * details; an unreachable dependency becomes UNAVAILABLE; anything else
+ * becomes INTERNAL with no detail of the cause.
+ */
+export function toGrpcStatus(err: unknown, context: StatusContext): StatusObject {
+  if (err instanceof GriotError) return fromGriotError(err, context);
+  if (isUnavailableError(err)) {
+    return fromGriotError(new GriotError(Code.UNAVAILABLE, 'DEPENDENCY_UNAVAILABLE', 'the database is unavailable; retry later'), context);
+  }
+  const suffix = context.requestId ? ` (request id ${context.requestId})` : '';
+  return fromGriotError(new GriotError(Code.INTERNAL, 'INTERNAL', `internal error${suffix}`), context);
+}
+
+function fromGriotError(err: GriotError, context: StatusContext): StatusObject {
+  const details = [
+    pack('google.rpc.ErrorInfo', rpcErrorDetails.ErrorInfo.encode({ reason: err.reason, domain: context.domain, metadata: err.metadata }).finish()),
+  ];
+  if (err.fieldViolations.length > 0) {
+    details.push(pack('google.rpc.BadRequest', rpcErrorDetails.BadRequest.encode({ fieldViolations: err.fieldViolations }).finish()));
+  }
+  if (err.resource) {
+    details.push(
+      pack(
+        'google.rpc.ResourceInfo',
+        rpcErrorDetails.ResourceInfo.encode({ resourceType: err.resource.type, resourceName: err.resource.name, owner: '', description: err.message }).finish(),
+      ),
+    );
+  }
+  const metadata = new Metadata();
+  metadata.set(DETAILS_KEY, Buffer.from(rpcStatus.Status.encode({ code: err.code, message: err.message, details }).finish()));
+  return { code: err.code, details: err.message, metadata };
+}
+
+function pack(typeName: string, value: Uint8Array): { typeUrl: string; value: Buffer } {
+  return { typeUrl: TYPE_PREFIX + typeName, value: Buffer.from(value) };
+}
+
+/** The google.rpc details of a failed call, decoded. */
+export interface StatusDetails {
+  /** The ErrorInfo detail, if sent. */
+  errorInfo?: rpcErrorDetails.ErrorInfo;
+  /** The BadRequest detail, if sent. */
+  badRequest?: rpcErrorDetails.BadRequest;
+  /** The ResourceInfo detail, if sent. */
+  resourceInfo?: rpcErrorDetails.ResourceInfo;
+}
+
+/** Decodes the google.rpc details from a failed call's trailers. */
+export function readStatusDetails(err: Pick<ServiceError, 'metadata'>): StatusDetails {
+  const raw = err.metadata?.get(DETAILS_KEY)[0];
+  if (!raw || typeof raw === 'string') return {};
+  const out: StatusDetails = {};
+  for (const any of rpcStatus.Status.decode(raw).details) {
+    const type = any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1);
+    if (type === 'google.rpc.ErrorInfo') out.errorInfo = rpcErrorDetails.ErrorInfo.decode(any.value);
+    else if (type === 'google.rpc.BadRequest') out.badRequest = rpcErrorDetails.BadRequest.decode(any.value);
+    else if (type === 'google.rpc.ResourceInfo') out.resourceInfo = rpcErrorDetails.ResourceInfo.decode(any.value);
+  }
+  return out;
+}

@@ -1,0 +1,16 @@
+/**
+ * The server kit both Griot services stand on.
+ * @packageDocumentation
+ */
+export * from './config';
+export * from './logger';
+export * from './errors';
+export * from './grpc-status';
+export * from './rpc';
+export * from './health';
+export * from './reflection';
+export * from './server';
+export * from './database';
+export * from './migrate';
+export * from './pagination';
+export * from './lifecycle';

@@ -1,0 +1,234 @@
+/**
+ * Binds promise-based handlers to a generated grpc-js service definition. Each
+ * call gets a {@link CallContext} (request id, child logger, cancellation), its
+ * errors mapped once by {@link toGrpcStatus}, and one log line at its end with
+ * method, status code, duration, peer and request id. Methods without a
+ * handler answer UNIMPLEMENTED.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  Metadata,
+  type sendUnaryData,
+  type ServerDuplexStream,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type StatusObject,
+  type UntypedHandleCall,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { Code, GriotError } from './errors';
+import { toGrpcStatus } from './grpc-status';
+
+/** The metadata key of the request id, read from callers and passed downstream. */
+export const REQUEST_ID_KEY = 'x-request-id';
+
+/** What a handler knows about its call besides the request. */
+export interface CallContext {
+  /** The full method path, such as `/griot.content.v1.ContentService/UploadBlob`. */
+  method: string;
+  /** The caller's request id, or one made up for this call. */
+  requestId: string;
+  /** A logger bound to this call's method and request id. */
+  logger: Logger;
+  /** The call's request metadata. */
+  metadata: Metadata;
+  /** The caller's address. */
+  peer: string;
+  /** Aborted when the caller cancels or the deadline passes. */
+  signal: AbortSignal;
+  /** The call's deadline, when the caller set one. */
+  deadline?: Date;
+  /** Aborted when the server starts shutting down, so that long-lived streams can end early. */
+  shutdownSignal: AbortSignal;
+  /** Metadata to send on calls this call makes to other services (carries the request id). */
+  outgoingMetadata(): Metadata;
+}
+
+/** A unary handler. */
+export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
+/** A client-streaming handler: it reads the requests and answers once. */
+export type ClientStreamHandler<Req, Res> = (requests: AsyncIterable<Req>, ctx: CallContext) => Promise<Res>;
+/** A server-streaming handler: `send` resolves when the message is handed over (it waits on backpressure). */
+export type ServerStreamHandler<Req, Res> = (request: Req, ctx: CallContext, send: (response: Res) => Promise<void>) => Promise<void>;
+/** A bidirectional handler. */
+export type BidiStreamHandler<Req, Res> = (requests: AsyncIterable<Req>, ctx: CallContext, send: (response: Res) => Promise<void>) => Promise<void>;
+
+type MethodDef = ServiceDefinition[string];
+type Req<M> = M extends { requestDeserialize: (b: Buffer) => infer R } ? R : never;
+type Res<M> = M extends { responseSerialize: (v: infer R) => Buffer } ? R : never;
+
+/** The handler type of one method of a generated definition. */
+export type HandlerFor<M> = M extends { requestStream: true; responseStream: true }
+  ? BidiStreamHandler<Req<M>, Res<M>>
+  : M extends { requestStream: true }
+    ? ClientStreamHandler<Req<M>, Res<M>>
+    : M extends { responseStream: true }
+      ? ServerStreamHandler<Req<M>, Res<M>>
+      : UnaryHandler<Req<M>, Res<M>>;
+
+/** Handlers for some or all methods of a generated service definition. */
+export type ServiceHandlers<S> = { [K in keyof S]?: HandlerFor<S[K]> };
+
+/** Options of {@link bindService}. */
+export interface BindOptions {
+  /** The root logger; each call logs through a child of it. */
+  logger: Logger;
+  /** The ErrorInfo domain of this service's errors. */
+  domain: string;
+  /** The level of the end-of-call line for successful calls (health checks use debug). */
+  successLevel?: 'info' | 'debug';
+  /** Aborted when the server starts shutting down. */
+  shutdownSignal?: AbortSignal;
+}
+
+/** Turns handlers into a grpc-js service implementation. */
+export function bindService<S extends ServiceDefinition>(
+  definition: S,
+  handlers: ServiceHandlers<S>,
+  options: BindOptions,
+): UntypedServiceImplementation {
+  const impl: UntypedServiceImplementation = {};
+  for (const [name, def] of Object.entries(definition) as [string, MethodDef][]) {
+    const handler = (handlers as Record<string, unknown>)[name] as ((...args: never[]) => Promise<unknown>) | undefined;
+    impl[name] = bindMethod(def, handler, options);
+  }
+  return impl;
+}
+
+/** Runs `fn` for one call and logs its end; returns the status to send. */
+async function runCall(
+  def: MethodDef,
+  call: { metadata: Metadata; getPeer(): string; getDeadline(): Date | number; on(event: 'cancelled', l: () => void): unknown; sendMetadata(m: Metadata): void },
+  options: BindOptions,
+  fn: (ctx: CallContext) => Promise<void>,
+): Promise<StatusObject | undefined> {
+  const started = process.hrtime.bigint();
+  const requestId = pickRequestId(call.metadata);
+  const controller = new AbortController();
+  call.on('cancelled', () => controller.abort(new GriotError(Code.CANCELLED, 'CANCELLED', 'the call was cancelled')));
+  const deadlineValue = call.getDeadline();
+  const deadline = deadlineValue instanceof Date ? deadlineValue : Number.isFinite(deadlineValue) ? new Date(deadlineValue) : undefined;
+  const peer = safePeer(call);
+  const logger = options.logger.child({ method: def.path, requestId });
+  const ctx: CallContext = {
+    method: def.path,
+    requestId,
+    logger,
+    metadata: call.metadata,
+    peer,
+    signal: controller.signal,
+    deadline,
+    shutdownSignal: options.shutdownSignal ?? new AbortController().signal,
+    outgoingMetadata() {
+      const m = new Metadata();
+      m.set(REQUEST_ID_KEY, requestId);
+      return m;
+    },
+  };
+  const initial = new Metadata();
+  initial.set(REQUEST_ID_KEY, requestId);
+  try {
+    call.sendMetadata(initial);
+  } catch {
+    // The call may already be over (cancelled before we started).
+  }
+  let status: StatusObject | undefined;
+  try {
+    await fn(ctx);
+  } catch (err) {
+    status = controller.signal.aborted && !(err instanceof GriotError)
+      ? { code: Code.CANCELLED, details: 'the call was cancelled', metadata: new Metadata() }
+      : toGrpcStatus(err, { domain: options.domain, requestId });
+    if (status.code === Code.INTERNAL) logger.error({ err }, 'unexpected error');
+    else if (status.code === Code.UNAVAILABLE) logger.warn({ err }, 'dependency unavailable');
+  }
+  const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const code = status?.code ?? Code.OK;
+  const line = { peer, code: Code[code], durationMs: Math.round(durationMs * 1000) / 1000 };
+  if (code === Code.OK) logger[options.successLevel ?? 'info'](line, 'rpc');
+  else logger.info({ ...line, reason: status?.details }, 'rpc');
+  return status;
+}
+
+function bindMethod(def: MethodDef, handler: ((...args: never[]) => Promise<unknown>) | undefined, options: BindOptions): UntypedHandleCall {
+  const run = handler ?? (async () => {
+    throw new GriotError(Code.UNIMPLEMENTED, 'UNIMPLEMENTED', `${def.path} is not implemented yet`);
+  });
+  if (!def.requestStream && !def.responseStream) {
+    return ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      let response: unknown;
+      void runCall(def, call, options, async (ctx) => {
+        response = await (run as UnaryHandler<unknown, unknown>)(call.request, ctx);
+      }).then((status) => (status ? callback(status) : callback(null, response)));
+    }) as never;
+  }
+  if (def.requestStream && !def.responseStream) {
+    return ((call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      let response: unknown;
+      void runCall(def, call, options, async (ctx) => {
+        response = await (run as ClientStreamHandler<unknown, unknown>)(readRequests(call, ctx), ctx);
+      }).then((status) => (status ? callback(status) : callback(null, response)));
+    }) as never;
+  }
+  if (!def.requestStream && def.responseStream) {
+    return ((call: ServerWritableStream<unknown, unknown>) => {
+      void runCall(def, call, options, async (ctx) => {
+        await (run as ServerStreamHandler<unknown, unknown>)(call.request, ctx, (m) => send(call, m, ctx));
+      }).then((status) => finish(call, status));
+    }) as never;
+  }
+  return ((call: ServerDuplexStream<unknown, unknown>) => {
+    void runCall(def, call, options, async (ctx) => {
+      await (run as BidiStreamHandler<unknown, unknown>)(readRequests(call, ctx), ctx, (m) => send(call, m, ctx));
+    }).then((status) => finish(call, status));
+  }) as never;
+}
+
+/** The requests of a stream; iteration fails with CANCELLED when the caller cancels. */
+async function* readRequests<T>(call: AsyncIterable<T> & NodeJS.EventEmitter, ctx: CallContext): AsyncIterable<T> {
+  for await (const message of call) {
+    if (ctx.signal.aborted) break;
+    yield message;
+  }
+  if (ctx.signal.aborted) throw ctx.signal.reason;
+}
+
+/** Writes one message, waiting while the transport's buffer is full. */
+function send(call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, message: unknown, ctx: CallContext): Promise<void> {
+  if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+  if (call.write(message)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      call.off('drain', onDrain);
+      reject(ctx.signal.reason);
+    };
+    const onDrain = () => {
+      ctx.signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    call.once('drain', onDrain);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function finish(call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, status: StatusObject | undefined): void {
+  if (status) call.emit('error', status);
+  else call.end();
+}
+
+function pickRequestId(metadata: Metadata): string {
+  const given = metadata.get(REQUEST_ID_KEY)[0];
+  if (typeof given === 'string' && /^[\x21-\x7e]{1,128}$/.test(given)) return given;
+  return randomUUID();
+}
+
+function safePeer(call: { getPeer(): string }): string {
+  try {
+    return call.getPeer();
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * A grpc-js server with what every Griot service serves besides its own API:
+ * health, reflection v1 and v1alpha, and a graceful shutdown.
+ */
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { health, readDescriptorSet, reflectionV1, reflectionV1alpha } from '@griot/proto';
+import type { Logger } from 'pino';
+import { HealthState, healthHandlers } from './health';
+import { DescriptorIndex, reflectionHandlers } from './reflection';
+import { bindService, type ServiceHandlers } from './rpc';
+
+/** One API service to serve. */
+export interface ServedService<S extends ServiceDefinition = ServiceDefinition> {
+  /** The fully qualified proto name, such as `griot.content.v1.ContentService`. */
+  name: string;
+  /** The generated grpc-js definition. */
+  definition: S;
+  /** The handlers; missing ones answer UNIMPLEMENTED. */
+  handlers: ServiceHandlers<S>;
+}
+
+/** Options of {@link GriotServer}. */
+export interface GriotServerOptions {
+  /** The root logger. */
+  logger: Logger;
+  /** The ErrorInfo domain of the service's errors. */
+  domain: string;
+  /** The API services to serve. */
+  services: ServedService[];
+  /** Largest message accepted, in bytes (default 8 MiB). */
+  maxReceiveMessageLength?: number;
+  /** Server credentials (default: plaintext). */
+  credentials?: ServerCredentials;
+}
+
+const HEALTH = 'grpc.health.v1.Health';
+const REFLECTION_V1 = 'grpc.reflection.v1.ServerReflection';
+const REFLECTION_V1ALPHA = 'grpc.reflection.v1alpha.ServerReflection';
+
+/** A gRPC server that serves API services, health and reflection, and shuts down gracefully. */
+export class GriotServer {
+  /** The health of each served service. */
+  readonly health: HealthState;
+  private readonly server: Server;
+  private readonly logger: Logger;
+  private readonly credentials: ServerCredentials;
+  private stopping?: Promise<void>;
+  private readonly shutdownController = new AbortController();
+
+  constructor(options: GriotServerOptions) {
+    this.logger = options.logger;
+    this.credentials = options.credentials ?? ServerCredentials.createInsecure();
+    this.server = new Server({
+      'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? 8 * 1024 * 1024,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+    });
+    const apiNames = options.services.map((s) => s.name);
+    this.health = new HealthState(apiNames);
+    const index = new DescriptorIndex(readDescriptorSet());
+    for (const name of apiNames) {
+      if (!index.hasService(name)) throw new Error(`service ${name} is not in the descriptor set; run pnpm generate`);
+    }
+    const bind = { logger: options.logger, domain: options.domain, shutdownSignal: this.shutdownController.signal };
+    for (const service of options.services) {
+      this.server.addService(service.definition, bindService(service.definition, service.handlers, bind));
+    }
+    const quiet = { ...bind, successLevel: 'debug' as const };
+    const listed = [...apiNames, HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA];
+    this.server.addService(health.HealthService, bindService(health.HealthService, healthHandlers(this.health), quiet));
+    const reflection = reflectionHandlers(index, listed);
+    this.server.addService(reflectionV1.ServerReflectionService, bindService(reflectionV1.ServerReflectionService, reflection, quiet));
+    // v1alpha messages are wire-identical to v1, so the same handlers serve both.
+    this.server.addService(
+      reflectionV1alpha.ServerReflectionService,
+      bindService(reflectionV1alpha.ServerReflectionService, reflection as unknown as ServiceHandlers<typeof reflectionV1alpha.ServerReflectionService>, quiet),
+    );
+  }
+
+  /** Adds a raw implementation, for tests that need a service of their own. */
+  addRawService(definition: ServiceDefinition, implementation: UntypedServiceImplementation): void {
+    this.server.addService(definition, implementation);
+  }
+
+  /** Binds the address (port 0 picks a free port), marks every service SERVING, and resolves with the bound port. */
+  async listen(address: string): Promise<number> {
+    const port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(address, this.credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
+    });
+    this.health.setAll(true);
+    return port;
+  }
+
+  /**
+   * Shuts down: health goes NOT_SERVING, new calls are refused, in-flight
+   * calls may finish for up to `graceMs`, then the rest are cancelled.
+   */
+  shutdown(graceMs = 10_000): Promise<void> {
+    this.stopping ??= new Promise<void>((resolve) => {
+      this.health.setAll(false);
+      // Long-lived streams (health and installation watches) end on this signal.
+      this.shutdownController.abort();
+      const timer = setTimeout(() => {
+        this.logger.warn({ graceMs }, 'in-flight calls did not finish in time; cancelling them');
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      timer.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return this.stopping;
+  }
+}
