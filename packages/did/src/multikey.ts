@@ -31,7 +31,7 @@ function readVarint(bytes: Uint8Array): { value: number; length: number } | unde
   let value = 0;
   // Multicodec codes fit in 3 varint bytes; more would be a corrupt prefix.
   for (let i = 0; i < Math.min(bytes.length, 3); i++) {
-    const byte = bytes[i]!;
+    const byte = bytes[i] as number;
     value += (byte & 0x7f) * 2 ** (7 * i);
     if ((byte & 0x80) === 0) return { value, length: i + 1 };
   }

@@ -1,0 +1,6 @@
+/**
+ * The registry as a library: start it in-process (tests, the one-command launcher).
+ * @packageDocumentation
+ */
+export * from './config';
+export * from './server';
