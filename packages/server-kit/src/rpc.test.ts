@@ -1,0 +1,152 @@
+/**
+ * bindService through a real GriotServer: statuses and google.rpc details,
+ * INTERNAL hiding its cause, UNIMPLEMENTED for missing handlers, request ids
+ * taken or made up and echoed, one log line per call, and streaming.
+ */
+import { Writable } from 'node:stream';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { content } from '@griot/proto';
+import pino from 'pino';
+import { GriotError, invalidField } from './errors';
+import { readStatusDetails } from './grpc-status';
+import type { CallContext } from './rpc';
+import { GriotServer } from './server';
+
+const lines: Record<string, unknown>[] = [];
+const logger = pino(
+  { level: 'debug' },
+  new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+      done();
+    },
+  }),
+);
+
+let seen: CallContext | undefined;
+let server: GriotServer;
+let client: content.ContentServiceClient;
+
+beforeAll(async () => {
+  server = new GriotServer({
+    logger,
+    domain: 'test.griot.dev',
+    services: [
+      {
+        name: 'griot.content.v1.ContentService',
+        definition: content.ContentServiceService,
+        handlers: {
+          async getBlob(request, ctx) {
+            seen = ctx;
+            if (request.sha256 === 'bad') throw invalidField('sha256', 'INVALID_DIGEST', 'is not 64 hexadecimal characters');
+            if (request.sha256 === 'boom') throw new Error('password=hunter2 leaked in a driver message');
+            if (request.sha256 === 'down') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+            if (request.sha256 === 'gone') throw new GriotError(status.NOT_FOUND, 'BLOB_NOT_FOUND', 'blob gone was not found', { metadata: { sha256: 'gone' } });
+            return { blob: { sha256: request.sha256, size: 3, storageName: 'x', storageConfig: {}, createdAt: new Date(0) } };
+          },
+          async readContent(request, _ctx, send) {
+            for (let i = 0; i < request.limit; i++) await send({ offset: i * 1024, data: Buffer.alloc(1024, i % 256), totalSize: 0 });
+          },
+        },
+      },
+    ],
+  });
+  const port = await server.listen('127.0.0.1:0');
+  client = new content.ContentServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+});
+
+afterAll(async () => {
+  client.close();
+  await server.shutdown(1000);
+});
+
+function getBlob(sha256: string, metadata = new Metadata()): Promise<{ response?: content.GetBlobResponse; error?: ServiceError; headers: Metadata }> {
+  return new Promise((resolve) => {
+    let headers = new Metadata();
+    const call = client.getBlob({ sha256, storageName: '' }, metadata, (error, response) => resolve({ error: error ?? undefined, response, headers }));
+    call.on('metadata', (m) => (headers = m));
+  });
+}
+
+it('answers with the handler response and echoes the caller request id', async () => {
+  const metadata = new Metadata();
+  metadata.set('x-request-id', 'req-123');
+  const { response, headers } = await getBlob('ok', metadata);
+  expect(response?.blob?.sha256).toBe('ok');
+  expect(seen?.requestId).toBe('req-123');
+  expect(seen?.outgoingMetadata().get('x-request-id')).toEqual(['req-123']);
+  expect(headers.get('x-request-id')).toEqual(['req-123']);
+});
+
+it('makes up a request id when the caller sends none', async () => {
+  const { headers } = await getBlob('ok');
+  expect(String(headers.get('x-request-id')[0])).toMatch(/^[0-9a-f-]{36}$/);
+});
+
+it('sends INVALID_ARGUMENT with ErrorInfo and BadRequest details', async () => {
+  const { error } = await getBlob('bad');
+  expect(error?.code).toBe(status.INVALID_ARGUMENT);
+  expect(error?.details).toBe('sha256: is not 64 hexadecimal characters');
+  const details = readStatusDetails(error!);
+  expect(details.errorInfo).toMatchObject({ reason: 'INVALID_DIGEST', domain: 'test.griot.dev' });
+  expect(details.badRequest?.fieldViolations).toEqual([{ field: 'sha256', description: 'is not 64 hexadecimal characters' }]);
+});
+
+it('keeps a domain error code and its metadata', async () => {
+  const { error } = await getBlob('gone');
+  expect(error?.code).toBe(status.NOT_FOUND);
+  expect(readStatusDetails(error!).errorInfo?.metadata).toEqual({ sha256: 'gone' });
+});
+
+it('turns an unknown error into INTERNAL without its cause, and logs the cause', async () => {
+  lines.length = 0;
+  const metadata = new Metadata();
+  metadata.set('x-request-id', 'req-boom');
+  const { error } = await getBlob('boom', metadata);
+  expect(error?.code).toBe(status.INTERNAL);
+  expect(error?.details).toBe('internal error (request id req-boom)');
+  expect(JSON.stringify(error?.metadata.getMap())).not.toContain('hunter2');
+  const logged = lines.find((l) => l.msg === 'unexpected error');
+  expect(JSON.stringify(logged)).toContain('hunter2');
+  expect(logged).toMatchObject({ requestId: 'req-boom' });
+});
+
+it('turns an unreachable database into UNAVAILABLE', async () => {
+  const { error } = await getBlob('down');
+  expect(error?.code).toBe(status.UNAVAILABLE);
+  expect(error?.details).toMatch(/database is unavailable/);
+});
+
+it('answers UNIMPLEMENTED for a method with no handler', async () => {
+  const error = await new Promise<ServiceError | null>((resolve) => client.getManifest({ id: 'x' }, (err) => resolve(err)));
+  expect(error?.code).toBe(status.UNIMPLEMENTED);
+  expect(error?.details).toBe('/griot.content.v1.ContentService/GetManifest is not implemented yet');
+});
+
+it('logs one line at the end of each call with method, code, duration, peer and request id', async () => {
+  lines.length = 0;
+  const metadata = new Metadata();
+  metadata.set('x-request-id', 'req-log');
+  await getBlob('bad', metadata);
+  const rpcLines = lines.filter((l) => l.msg === 'rpc');
+  expect(rpcLines).toHaveLength(1);
+  expect(rpcLines[0]).toMatchObject({
+    method: '/griot.content.v1.ContentService/GetBlob',
+    requestId: 'req-log',
+    code: 'INVALID_ARGUMENT',
+    peer: expect.stringMatching(/127\.0\.0\.1/),
+  });
+  expect(typeof rpcLines[0]!.durationMs).toBe('number');
+});
+
+it('streams every message of a server stream in order', async () => {
+  const call = client.readContent({ target: undefined, offset: 0, limit: 2000 });
+  let count = 0;
+  let ordered = true;
+  for await (const message of call as AsyncIterable<content.ReadContentResponse>) {
+    if (message.offset !== count * 1024) ordered = false;
+    count++;
+  }
+  expect(count).toBe(2000);
+  expect(ordered).toBe(true);
+});
