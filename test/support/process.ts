@@ -1,0 +1,82 @@
+/**
+ * Runs TypeScript entry points of the repository as real processes (through
+ * tsx), for end-to-end tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+/** The repository root. */
+export const REPO_ROOT = join(__dirname, '..', '..');
+
+/** The tsx binary of the workspace. */
+export const TSX = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+
+/** What a finished process did. */
+export interface ProcessResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts `tsx <entry> ...args` with the given extra environment. */
+export function spawnTs(entry: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): ChildProcess {
+  return spawn(TSX, [join(REPO_ROOT, entry), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Waits for a process to exit and collects its output. */
+export function waitForExit(child: ChildProcess, timeoutMs = 60_000): Promise<ProcessResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`process did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      // Let the pipes drain.
+      setImmediate(() => resolve({ code, signal, stdout, stderr }));
+    });
+  });
+}
+
+/**
+ * Waits until a process writes a JSON log line with the given `msg`, and
+ * resolves with that line.
+ */
+export function waitForLogLine(child: ChildProcess, msg: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    let stderr = '';
+    const timer = setTimeout(() => reject(new Error(`no "${msg}" log line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.stdout?.on('data', (d: Buffer) => {
+      buffer += d.toString('utf8');
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          if (parsed.msg === msg) {
+            clearTimeout(timer);
+            resolve(parsed);
+          }
+        } catch {
+          // Not a JSON line.
+        }
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`process exited (${code}) before "${msg}"; stderr: ${stderr}`));
+    });
+  });
+}
