@@ -1,6 +1,6 @@
 /**
  * One Jest run for the whole monorepo: unit tests beside the code, integration
- * and end-to-end tests under test/. ts-jest transpiles only (isolatedModules);
+ * and end-to-end tests under test/. ts-jest transpiles each file alone (isolatedModules in tsconfig);
  * `pnpm typecheck` is the type check.
  * @type {import('jest').Config}
  */
@@ -10,7 +10,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: '<rootDir>/tsconfig.json' }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 60000,

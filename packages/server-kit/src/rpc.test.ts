@@ -10,7 +10,7 @@ import pino from 'pino';
 import { GriotError, invalidField } from './errors';
 import { readStatusDetails } from './grpc-status';
 import type { CallContext } from './rpc';
-import { GriotServer } from './server';
+import { defineService, GriotServer } from './server';
 
 const lines: Record<string, unknown>[] = [];
 const logger = pino(
@@ -32,10 +32,7 @@ beforeAll(async () => {
     logger,
     domain: 'test.griot.dev',
     services: [
-      {
-        name: 'griot.content.v1.ContentService',
-        definition: content.ContentServiceService,
-        handlers: {
+      defineService('griot.content.v1.ContentService', content.ContentServiceService, {
           async getBlob(request, ctx) {
             seen = ctx;
             if (request.sha256 === 'bad') throw invalidField('sha256', 'INVALID_DIGEST', 'is not 64 hexadecimal characters');
@@ -47,8 +44,7 @@ beforeAll(async () => {
           async readContent(request, _ctx, send) {
             for (let i = 0; i < request.limit; i++) await send({ offset: i * 1024, data: Buffer.alloc(1024, i % 256), totalSize: 0 });
           },
-        },
-      },
+      }),
     ],
   });
   const port = await server.listen('127.0.0.1:0');

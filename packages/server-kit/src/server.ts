@@ -19,6 +19,14 @@ export interface ServedService<S extends ServiceDefinition = ServiceDefinition> 
   handlers: ServiceHandlers<S>;
 }
 
+/**
+ * Pairs a generated definition with its handlers, type-checking each handler
+ * against its method (unary, client-, server- or bidi-streaming).
+ */
+export function defineService<S extends ServiceDefinition>(name: string, definition: S, handlers: ServiceHandlers<S>): ServedService {
+  return { name, definition, handlers: handlers as ServiceHandlers<ServiceDefinition> };
+}
+
 /** Options of {@link GriotServer}. */
 export interface GriotServerOptions {
   /** The root logger. */
