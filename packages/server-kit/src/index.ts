@@ -14,3 +14,4 @@ export * from './database';
 export * from './migrate';
 export * from './pagination';
 export * from './lifecycle';
+export * from './tls';
