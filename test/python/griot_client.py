@@ -1,0 +1,125 @@
+"""A Python client of Griot, for the cross-language test.
+
+Stubs are generated from proto/ at test time (protoc with Debian's
+grpc_python_plugin) into the folder given as --stubs; this script then, with
+no Griot code of its own:
+
+1. uploads bytes to the content store in chunks (UploadBlob, client streaming)
+   and reads them back (ReadContent, server streaming), checking SHA-256;
+2. lists packages from the registry (ListPackages);
+3. watches an installation (WatchInstallation) until its stream ends.
+
+It prints one JSON object with what it saw. Run with /usr/bin/python3.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+import uuid
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stubs", required=True)
+    parser.add_argument("--content", required=True)
+    parser.add_argument("--registry", required=True)
+    parser.add_argument("--job", required=True)
+    parser.add_argument("--size", type=int, default=3 * 1024 * 1024 + 17)
+    parser.add_argument("--chunk", type=int, default=256 * 1024)
+    args = parser.parse_args()
+
+    sys.path.insert(0, args.stubs)
+    import grpc
+    from griot.content.v1 import content_service_pb2 as content_pb
+    from griot.content.v1 import content_service_pb2_grpc as content_grpc
+    from griot.registry.v1 import registry_service_pb2 as registry_pb
+    from griot.registry.v1 import registry_service_pb2_grpc as registry_grpc
+
+    result = {}
+
+    # 1. Upload in chunks, then read back.
+    data = os.urandom(args.size)
+    digest = hashlib.sha256(data).hexdigest()
+    upload_id = str(uuid.uuid4())
+
+    def chunks():
+        offset = 0
+        first = True
+        while offset < len(data):
+            piece = data[offset : offset + args.chunk]
+            request = content_pb.UploadBlobRequest(
+                offset=offset, data=piece, finish_write=offset + len(piece) >= len(data)
+            )
+            if first:
+                request.start.CopyFrom(
+                    content_pb.UploadStart(upload_id=upload_id, sha256=digest, size=len(data))
+                )
+                first = False
+            offset += len(piece)
+            yield request
+
+    with grpc.insecure_channel(args.content) as channel:
+        store = content_grpc.ContentServiceStub(channel)
+        uploaded = store.UploadBlob(chunks(), timeout=60)
+        result["upload"] = {
+            "complete": uploaded.complete,
+            "committed_size": uploaded.committed_size,
+            "sha256": uploaded.blob.sha256,
+            "chunks": (len(data) + args.chunk - 1) // args.chunk,
+        }
+        status = store.GetUploadStatus(content_pb.GetUploadStatusRequest(upload_id=upload_id), timeout=10)
+        result["upload_status"] = {"complete": status.complete, "committed_size": status.committed_size}
+        received = bytearray()
+        messages = 0
+        for message in store.ReadContent(
+            content_pb.ReadContentRequest(blob=content_pb.BlobRef(sha256=digest)), timeout=60
+        ):
+            received.extend(message.data)
+            messages += 1
+        result["read"] = {
+            "size": len(received),
+            "messages": messages,
+            "matches": bytes(received) == data,
+            "sha256": hashlib.sha256(received).hexdigest(),
+        }
+        ranged = b"".join(
+            m.data
+            for m in store.ReadContent(
+                content_pb.ReadContentRequest(blob=content_pb.BlobRef(sha256=digest), offset=1000, limit=5000),
+                timeout=30,
+            )
+        )
+        result["ranged_read_matches"] = ranged == data[1000:6000]
+        result["expected_sha256"] = digest
+
+    # 2 and 3. List packages, then watch the installation to its end.
+    with grpc.insecure_channel(args.registry) as channel:
+        registry = registry_grpc.RegistryServiceStub(channel)
+        listed = registry.ListPackages(registry_pb.ListPackagesRequest(page_size=10), timeout=10)
+        result["packages"] = [
+            {"package_id": p.package_id, "name": p.manifest["name"], "author_did": p.author_did}
+            for p in listed.packages
+        ]
+        lines = []
+        statuses = []
+        for event in registry.WatchInstallation(registry_pb.WatchInstallationRequest(job_id=args.job), timeout=60):
+            if event.first_line != len(lines):
+                result["gap_or_duplicate_at"] = event.first_line
+            lines.extend(event.lines)
+            statuses.append(registry_pb.InstallationStatus.Name(event.status))
+        result["watch"] = {"lines": lines, "final_status": statuses[-1] if statuses else None}
+
+        # A bad request gets a precise status a Python program can act on.
+        try:
+            registry.GetPackage(registry_pb.GetPackageRequest(package_id="not-a-digest"), timeout=10)
+            result["bad_request"] = None
+        except grpc.RpcError as err:
+            result["bad_request"] = {"code": err.code().name, "details": err.details()}
+
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
