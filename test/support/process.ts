@@ -80,3 +80,38 @@ export function waitForLogLine(child: ChildProcess, msg: string, timeoutMs = 60_
     });
   });
 }
+
+/** A service running as a real process. */
+export interface ServiceProcess {
+  /** The process. */
+  child: ChildProcess;
+  /** `host:port` it listens on. */
+  address: string;
+  /** Resolves when the process exits. */
+  exited: Promise<ProcessResult>;
+  /** Sends SIGTERM and waits for the exit. */
+  stop(): Promise<ProcessResult>;
+}
+
+/** The entry point and the "listening" log line of each service. */
+export const SERVICE_ENTRIES = {
+  registry: { entry: 'services/registry/src/main.ts', ready: 'registry listening', listen: 'REGISTRY_LISTEN' },
+  'content-store': { entry: 'services/content-store/src/main.ts', ready: 'content store listening', listen: 'CONTENT_LISTEN' },
+} as const;
+
+/** Starts a service as a real process on a free port and waits until it listens. */
+export async function startServiceProcess(service: keyof typeof SERVICE_ENTRIES, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
+  const spec = SERVICE_ENTRIES[service];
+  const child = spawnTs(spec.entry, { [spec.listen]: '127.0.0.1:0', ...env });
+  const exited = waitForExit(child, 10 * 60_000);
+  const ready = await waitForLogLine(child, spec.ready);
+  return {
+    child,
+    address: String(ready.address),
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
