@@ -4,7 +4,7 @@
  * client CA configured a client without a certificate is refused.
  */
 import { rmSync } from 'node:fs';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, Metadata } from '@grpc/grpc-js';
 import { health } from '@griot/proto';
 import { clientCredentials, ConfigError, GriotServer, serverCredentials, silentLogger } from '@griot/server-kit';
 import { makeTestCertificates, type TestCertificates } from './support/certificates';
@@ -23,7 +23,7 @@ async function check(address: string, creds: ReturnType<typeof credentials.creat
   const client = new health.HealthClient(address, creds);
   try {
     return await new Promise<number>((resolve, reject) =>
-      client.check({ service: '' }, { deadline: Date.now() + 3000 }, (err, res) => (err ? reject(err) : resolve(res.status))),
+      client.check({ service: '' }, new Metadata(), { deadline: Date.now() + 3000 }, (err, res) => (err ? reject(err) : resolve(res.status))),
     );
   } finally {
     client.close();

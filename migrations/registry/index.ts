@@ -4,6 +4,10 @@
  */
 import type { Migration } from '../migration';
 import * as seedSchema from './001_seed_schema';
+import * as jobsAndLookups from './002_jobs_and_lookups';
 
 /** Every registry migration, oldest first. */
-export const registryMigrations: Migration[] = [{ name: '001_seed_schema', ...seedSchema }];
+export const registryMigrations: Migration[] = [
+  { name: '001_seed_schema', ...seedSchema },
+  { name: '002_jobs_and_lookups', ...jobsAndLookups },
+];

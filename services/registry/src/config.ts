@@ -10,6 +10,28 @@ export const registryConfigSpec = {
   GRIOT_DATA_DIR: vars.path('./.griot'),
   LOG_LEVEL: vars.logLevel('info'),
   CONTENT_STORE_ADDR: vars.address('127.0.0.1:50052'),
+  /** The `aud` node tokens must carry. */
+  REGISTRY_TOKEN_AUDIENCE: vars.string('griot-registry'),
+  /** Tolerated clock difference between a node and the registry when checking tokens. */
+  REGISTRY_MAX_TOKEN_SKEW: vars.duration('30s', { min: 0, max: 600_000 }),
+  /** Largest signed manifest accepted, as JSON bytes. */
+  REGISTRY_MAX_MANIFEST_BYTES: vars.bytes('64KiB', { min: 256, max: 4 * 1024 * 1024 }),
+  /** How long a claimed job stays running without its agent renewing the lease. */
+  REGISTRY_LEASE_DURATION: vars.duration('30s', { min: 100, max: 3_600_000 }),
+  /** How often expired leases are looked for. */
+  REGISTRY_LEASE_SWEEP_INTERVAL: vars.duration('5s', { min: 20, max: 600_000 }),
+  /** How many claims a job gets before an expired lease fails it. */
+  REGISTRY_MAX_ATTEMPTS: vars.integer(3, { min: 1, max: 100 }),
+  /** Deadline of each call to the content store. */
+  REGISTRY_CONTENT_DEADLINE: vars.duration('5s', { min: 10, max: 120_000 }),
+  /** Longest a ClaimInstallation waits for a job. */
+  REGISTRY_MAX_CLAIM_WAIT: vars.duration('30s', { min: 0, max: 300_000 }),
+  /** How long reported log lines are buffered before they are written (one UPDATE per batch). */
+  REGISTRY_LOG_FLUSH_INTERVAL: vars.duration('50ms', { min: 1, max: 10_000 }),
+  /** How many buffered log lines force a write. */
+  REGISTRY_LOG_FLUSH_LINES: vars.integer(500, { min: 1, max: 100_000 }),
+  /** How many packages GetPackage keeps in memory (packages are immutable). */
+  REGISTRY_PACKAGE_CACHE_SIZE: vars.integer(10_000, { min: 0, max: 10_000_000 }),
 };
 
 /** The registry's parsed configuration. */

@@ -1,17 +1,30 @@
 /**
- * Builds and starts the registry: its database (migrated at start), its gRPC
- * server with health and reflection, listening on an injectable address.
+ * Builds and starts the registry: its database (migrated at start), its
+ * notifications, its lease sweeper and its gRPC server with health and
+ * reflection, listening on an injectable address.
  */
 import { registry } from '@griot/proto';
 import { registryMigrations } from '@griot/migrations';
-import { GriotServer, openDatabase, runMigrations, type Logger } from '@griot/server-kit';
+import { GriotServer, openDatabase, runMigrations, type Logger, type ServedService } from '@griot/server-kit';
+import { nodeAuthenticator } from './auth/node-auth';
+import { contentStoreChecker, type ArtifactChecker } from './clients/content-store-client';
 import type { RegistryConfig } from './config';
+import { InstallationEvents } from './events/installation-events';
+import { JobFeeds } from './events/job-feeds';
+import { installationHandlers, registryDefinition } from './grpc/installations';
+import { packageHandlers } from './grpc/packages';
+import { startLeaseSweeper } from './jobs/lease-sweeper';
+import { InstallationsRepository } from './repository/installations-repository';
+import { PackagesRepository } from './repository/packages-repository';
 
 /** The ErrorInfo domain of the registry's errors. */
 export const REGISTRY_DOMAIN = 'registry.griot.dev';
 
 /** The knex migrations table of the registry. */
 export const REGISTRY_MIGRATIONS_TABLE = 'registry_migrations';
+
+/** Longest log line accepted, in characters. */
+export const MAX_LOG_LINE_LENGTH = 16 * 1024;
 
 /** A running service. */
 export interface RunningService {
@@ -23,15 +36,72 @@ export interface RunningService {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** What tests may replace. */
+export interface RegistryOverrides {
+  /** The clock node tokens are checked against. */
+  now?: () => Date;
+  /** The content store check (default: gRPC to CONTENT_STORE_ADDR). */
+  artifactChecker?: ArtifactChecker;
+  /** Largest database pool (PostgreSQL). */
+  poolMax?: number;
+}
+
+/** A running registry, with what tests look into. */
+export interface RunningRegistry extends RunningService {
+  /** Runs one lease sweep now; resolves with the number of jobs changed. */
+  sweepLeases(): Promise<number>;
+}
+
 /** Starts the registry. */
-export async function startRegistry(config: RegistryConfig, logger: Logger): Promise<RunningService> {
-  const db = await openDatabase({ url: config.REGISTRY_DATABASE_URL, dataDir: config.GRIOT_DATA_DIR, name: 'registry', logger });
+export async function startRegistry(config: RegistryConfig, logger: Logger, overrides: RegistryOverrides = {}): Promise<RunningRegistry> {
+  const db = await openDatabase({
+    url: config.REGISTRY_DATABASE_URL,
+    dataDir: config.GRIOT_DATA_DIR,
+    name: 'registry',
+    logger,
+    poolMax: overrides.poolMax,
+  });
   const applied = await runMigrations(db.knex, registryMigrations, REGISTRY_MIGRATIONS_TABLE);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-  const server = new GriotServer({
-    logger,
-    domain: REGISTRY_DOMAIN,
-    services: [{ name: 'griot.registry.v1.RegistryService', definition: registry.RegistryServiceService, handlers: {} }],
+
+  const packages = new PackagesRepository(db.knex);
+  const installations = new InstallationsRepository(db.knex);
+  const events = new InstallationEvents(db, logger.child({ component: 'installation-events' }));
+  await events.start();
+  const feeds = new JobFeeds(events, installations, logger.child({ component: 'job-feeds' }));
+  const artifacts = overrides.artifactChecker ?? contentStoreChecker(config.CONTENT_STORE_ADDR, config.REGISTRY_CONTENT_DEADLINE);
+  const authenticate = nodeAuthenticator({
+    audience: config.REGISTRY_TOKEN_AUDIENCE,
+    maxSkewSeconds: Math.floor(config.REGISTRY_MAX_TOKEN_SKEW / 1000),
+    now: overrides.now ?? (() => new Date()),
+  });
+
+  const service: ServedService<typeof registry.RegistryServiceService> = {
+    name: 'griot.registry.v1.RegistryService',
+    definition: registryDefinition(),
+    handlers: {
+      ...packageHandlers({ packages, artifacts, maxManifestBytes: config.REGISTRY_MAX_MANIFEST_BYTES, cacheSize: config.REGISTRY_PACKAGE_CACHE_SIZE }),
+      ...installationHandlers({
+        installations,
+        packages,
+        authenticate,
+        events,
+        feeds,
+        maxClaimWaitMs: config.REGISTRY_MAX_CLAIM_WAIT,
+        report: {
+          leaseMs: config.REGISTRY_LEASE_DURATION,
+          flushIntervalMs: config.REGISTRY_LOG_FLUSH_INTERVAL,
+          flushLines: config.REGISTRY_LOG_FLUSH_LINES,
+          maxLineLength: MAX_LOG_LINE_LENGTH,
+        },
+      }),
+    },
+  };
+  const server = new GriotServer({ logger, domain: REGISTRY_DOMAIN, services: [service as unknown as ServedService] });
+  const sweeper = startLeaseSweeper(installations, {
+    intervalMs: config.REGISTRY_LEASE_SWEEP_INTERVAL,
+    maxAttempts: config.REGISTRY_MAX_ATTEMPTS,
+    logger: logger.child({ component: 'lease-sweeper' }),
   });
   const port = await server.listen(config.REGISTRY_LISTEN);
   const host = config.REGISTRY_LISTEN.slice(0, config.REGISTRY_LISTEN.lastIndexOf(':'));
@@ -39,8 +109,12 @@ export async function startRegistry(config: RegistryConfig, logger: Logger): Pro
   return {
     port,
     address: `${host}:${port}`,
+    sweepLeases: () => sweeper.sweep(),
     async stop(graceMs = 10_000) {
+      await sweeper.stop();
       await server.shutdown(graceMs);
+      await events.stop();
+      artifacts.close();
       await db.close();
     },
   };

@@ -1,0 +1,296 @@
+/**
+ * The node agent: claims its node's installation jobs, fetches and verifies
+ * each package (dependencies first), extracts it safely and reports its log
+ * lines and final status to the registry while it works.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { verifyDocument, type KeyFileKeyPair } from '@griot/did';
+import { registry } from '@griot/proto';
+import { readContent } from './blob-transfer';
+import { CliError } from './cli-error';
+import { isServiceError, toCliError, type ServiceClients } from './grpc-call';
+import { isValidPackageName, isValidVersion } from './griot-json';
+import { nodeMetadata } from './key-files';
+import { safeExtract, type ExtractLimits } from './safe-extract';
+
+const S = registry.InstallationStatus;
+
+/** How the agent runs. */
+export interface AgentOptions {
+  /** Clients of the registry and the content store. */
+  readonly clients: ServiceClients;
+  /** The node's key pair: jobs are claimed as this node. */
+  readonly node: KeyFileKeyPair;
+  /** The install root: packages go to `<root>/packages/<name>/<version>`. */
+  readonly root: string;
+  /** The audience of node tokens. */
+  readonly audience: string;
+  /** Receives the agent's own log lines (with the job id when there is one). */
+  readonly log: (line: string) => void;
+  /** Aborted to stop: the agent stops claiming, finishes the current job and returns. */
+  readonly signal: AbortSignal;
+  /** Return after one job. */
+  readonly once?: boolean;
+  /** How long one claim waits for a job, in milliseconds. */
+  readonly waitMillis?: number;
+  /** Limits of archive extraction. */
+  readonly limits?: Partial<ExtractLimits>;
+}
+
+/** An agent-side failure of one package, with the sentence reported as the job's status message. */
+export class InstallError extends Error {
+  /** @param message - Why the job failed. */
+  constructor(message: string) {
+    super(message);
+    this.name = 'InstallError';
+  }
+}
+
+/** The folder a package is installed in. */
+export function installPath(root: string, name: string, version: string): string {
+  return join(root, 'packages', ...name.split('/'), version);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Checks a package's manifest, artifact location and signature; returns name and version. */
+export function checkManifest(pkg: registry.Package): { name: string; version: string; size: number } {
+  const m = (pkg.manifest ?? {}) as Record<string, unknown>;
+  const name = m['name'];
+  const version = m['version'];
+  if (!isValidPackageName(name)) throw new InstallError(`package ${pkg.packageId} has an invalid name ${JSON.stringify(name)}`);
+  if (!isValidVersion(version)) throw new InstallError(`package ${String(name)} has an invalid version ${JSON.stringify(version)}`);
+  const artifact = (m['artifact'] ?? {}) as Record<string, unknown>;
+  if (artifact['digest'] !== `sha256:${pkg.packageId}`) {
+    throw new InstallError(`${name}@${version}: the manifest's artifact digest ${JSON.stringify(artifact['digest'])} is not the package id`);
+  }
+  const size = artifact['size'];
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new InstallError(`${name}@${version}: the manifest has no valid artifact size`);
+  if (pkg.artifactUrl !== '' && pkg.artifactUrl !== `griot-content://sha256/${pkg.packageId}`) {
+    throw new InstallError(`${name}@${version}: unsupported artifact location ${pkg.artifactUrl}`);
+  }
+  const author = m['author'];
+  if (typeof author !== 'string' || author !== pkg.authorDid) throw new InstallError(`${name}@${version}: the manifest's author is not the package's author ${pkg.authorDid}`);
+  try {
+    verifyDocument(m, { expectedController: author });
+  } catch (err: unknown) {
+    throw new InstallError(`${name}@${version}: the manifest's signature does not verify: ${(err as Error).message}`);
+  }
+  return { name, version, size };
+}
+
+/**
+ * Installs one package: skip when already there; else download the artifact,
+ * check its SHA-256 and size and the manifest's signature, extract it into a
+ * temporary folder and rename that into place.
+ *
+ * @param options - The agent's options.
+ * @param pkg - The package, from the claim's install order.
+ * @param log - Reports a log line of the job.
+ * @returns Whether it was installed or already there.
+ */
+export async function installPackage(options: AgentOptions, pkg: registry.Package, log: (line: string) => void): Promise<'installed' | 'skipped'> {
+  const { name, version, size } = checkManifest(pkg);
+  const label = `${name}@${version}`;
+  const target = installPath(options.root, name, version);
+  if (await exists(target)) {
+    log(`${label}: already installed at ${target}, skipping`);
+    return 'skipped';
+  }
+  log(`${label}: signature verified (author ${pkg.authorDid})`);
+  const packagesDir = join(options.root, 'packages');
+  await mkdir(packagesDir, { recursive: true });
+  const tmp = join(packagesDir, `.tmp-${randomBytes(8).toString('hex')}`);
+  const tmpFile = `${tmp}.tgz`;
+  try {
+    log(`${label}: downloading ${size} bytes from the content store`);
+    const hash = createHash('sha256');
+    const out = createWriteStream(tmpFile, { mode: 0o600 });
+    await once(out, 'open');
+    let received = 0;
+    try {
+      await readContent(options.clients.content(), options.clients.contentEndpoint, { target: { $case: 'blob', blob: { sha256: pkg.packageId, storageName: '' } }, offset: 0, limit: 0 }, async (chunk) => {
+        received += chunk.length;
+        if (received > size) throw new InstallError(`${label}: the content store sent more than the ${size} bytes of the artifact`);
+        hash.update(chunk);
+        if (!out.write(chunk)) await once(out, 'drain');
+      });
+    } finally {
+      await new Promise<void>((r) => out.end(() => r()));
+    }
+    const digest = hash.digest('hex');
+    if (received !== size) throw new InstallError(`${label}: the artifact has ${received} bytes, the manifest says ${size}`);
+    if (digest !== pkg.packageId) throw new InstallError(`${label}: the artifact's SHA-256 is ${digest}, expected ${pkg.packageId}`);
+    log(`${label}: sha256 ${digest} verified`);
+    const summary = await safeExtract(createReadStream(tmpFile), tmp, options.limits);
+    await mkdir(join(target, '..'), { recursive: true });
+    try {
+      await rename(tmp, target);
+    } catch (err: unknown) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code === 'ENOTEMPTY' || code === 'EEXIST') && (await exists(target))) {
+        log(`${label}: installed meanwhile by someone else, keeping it`);
+        return 'skipped';
+      }
+      throw err;
+    }
+    log(`${label}: extracted ${summary.files} files, ${summary.bytes} bytes into ${target}`);
+    return 'installed';
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+    await rm(tmpFile, { force: true });
+  }
+}
+
+/** A client stream of ReportInstallation messages with backpressure. */
+class Reporter {
+  private readonly call;
+  private readonly answer: Promise<registry.ReportInstallationResponse>;
+  private chain: Promise<void> = Promise.resolve();
+  private failed?: unknown;
+
+  constructor(
+    options: AgentOptions,
+    private readonly jobId: string,
+  ) {
+    let settle!: { resolve: (r: registry.ReportInstallationResponse) => void; reject: (e: unknown) => void };
+    this.answer = new Promise((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    this.answer.catch((err: unknown) => {
+      this.failed = err;
+    });
+    this.call = options.clients
+      .registry()
+      .reportInstallation(nodeMetadata(options.node, options.audience), (err: ServiceError | null, res: registry.ReportInstallationResponse) =>
+        err ? settle.reject(toCliError(err, options.clients.registryEndpoint)) : settle.resolve(res),
+      );
+  }
+
+  /** Queues a message; order is kept. */
+  send(message: Partial<registry.ReportInstallationRequest>): Promise<void> {
+    const full: registry.ReportInstallationRequest = { jobId: this.jobId, logLines: [], status: S.INSTALLATION_STATUS_UNSPECIFIED, statusMessage: '', ...message };
+    this.chain = this.chain.then(async () => {
+      if (this.failed !== undefined) return;
+      if (!this.call.write(full)) await Promise.race([once(this.call, 'drain'), this.answer.catch(() => undefined)]);
+    });
+    return this.chain;
+  }
+
+  /** Ends the stream and waits for the registry's answer. */
+  async close(): Promise<registry.ReportInstallationResponse> {
+    await this.chain;
+    this.call.end();
+    return this.answer;
+  }
+}
+
+/**
+ * Runs one claimed job to its end, reporting to the registry.
+ *
+ * @param options - The agent's options.
+ * @param claim - The claim's answer.
+ * @returns The status reported.
+ */
+export async function runJob(options: AgentOptions, claim: registry.ClaimInstallationResponse): Promise<registry.InstallationStatus> {
+  const job = claim.installation!;
+  const reporter = new Reporter(options, job.jobId);
+  const log = (line: string): void => {
+    options.log(`[${job.jobId}] ${line}`);
+    void reporter.send({ logLines: [line] });
+  };
+  const heartbeat = setInterval(() => void reporter.send({ status: S.INSTALLATION_STATUS_RUNNING }), 20_000);
+  let final: registry.InstallationStatus = S.INSTALLATION_STATUS_COMPLETED;
+  let message = '';
+  try {
+    const order = claim.installOrder;
+    const last = order[order.length - 1];
+    log(`claimed by ${options.node.did} (attempt ${job.attempts}); ${order.length} package(s) to install: ${order.map((p) => `${String((p.manifest ?? {})['name'])}@${String((p.manifest ?? {})['version'])}`).join(', ')}`);
+    if (!last || last.packageId !== job.packageId) throw new InstallError(`the install order does not end with the job's package ${job.packageId}`);
+    for (const [i, pkg] of order.entries()) {
+      log(`[${i + 1}/${order.length}] ${pkg.packageId}`);
+      await installPackage(options, pkg, log);
+    }
+    message = `installed ${String((last.manifest ?? {})['name'])}@${String((last.manifest ?? {})['version'])} and ${order.length - 1} dependencies`;
+    log(message);
+  } catch (err: unknown) {
+    final = S.INSTALLATION_STATUS_FAILED;
+    message = err instanceof InstallError || err instanceof CliError ? err.message : `agent error: ${(err as Error)?.message ?? String(err)}`;
+    log(`failed: ${message}`);
+  } finally {
+    clearInterval(heartbeat);
+  }
+  await reporter.send({ status: final, statusMessage: message });
+  try {
+    await reporter.close();
+  } catch (err: unknown) {
+    options.log(`[${job.jobId}] could not report to the registry: ${(err as Error).message}`);
+  }
+  options.log(`[${job.jobId}] ${final === S.INSTALLATION_STATUS_COMPLETED ? 'completed' : 'failed'}`);
+  return final;
+}
+
+function claim(options: AgentOptions, waitMillis: number): Promise<registry.ClaimInstallationResponse | undefined> {
+  return new Promise((resolve, reject) => {
+    const client = options.clients.registry();
+    const call = client.claimInstallation(
+      { waitMillis },
+      nodeMetadata(options.node, options.audience),
+      { deadline: new Date(Date.now() + waitMillis + 30_000) },
+      (err: ServiceError | null, res: registry.ClaimInstallationResponse) => {
+        options.signal.removeEventListener('abort', cancel);
+        if (err) {
+          if (err.code === grpcStatus.CANCELLED && options.signal.aborted) resolve(undefined);
+          else reject(err);
+        } else resolve(res.installation ? res : undefined);
+      },
+    );
+    const cancel = (): void => call.cancel();
+    options.signal.addEventListener('abort', cancel, { once: true });
+  });
+}
+
+/**
+ * The agent's loop: claim, run, repeat until the signal is aborted (or one
+ * job with `once`). An unreachable registry is retried with backoff.
+ *
+ * @param options - The agent's options.
+ * @returns The number of jobs run.
+ */
+export async function runAgent(options: AgentOptions): Promise<number> {
+  const waitMillis = options.waitMillis ?? 10_000;
+  let jobs = 0;
+  let backoff = 500;
+  options.log(`agent for ${options.node.did} installing into ${options.root}, registry ${options.clients.registryEndpoint.address}`);
+  while (!options.signal.aborted) {
+    let claimed: registry.ClaimInstallationResponse | undefined;
+    try {
+      claimed = await claim(options, waitMillis);
+      backoff = 500;
+    } catch (err: unknown) {
+      if (isServiceError(err) && (err.code === grpcStatus.UNAVAILABLE || err.code === grpcStatus.DEADLINE_EXCEEDED || err.code === grpcStatus.INTERNAL)) {
+        options.log(`cannot claim from the registry at ${options.clients.registryEndpoint.address} (${err.details}); retrying in ${backoff} ms`);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 10_000);
+        continue;
+      }
+      throw toCliError(err, options.clients.registryEndpoint);
+    }
+    if (!claimed) continue;
+    await runJob(options, claimed);
+    jobs += 1;
+    if (options.once === true) break;
+  }
+  options.log('agent stopped');
+  return jobs;
+}

@@ -1,0 +1,169 @@
+/**
+ * The command line: global options, dispatch to a command, and the one place
+ * where errors become a line on stderr and an exit code.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CliError, ExitCode, usageError } from './cli-error';
+import type { CliIo, Command, CommandContext, OptionValues } from './command';
+import { COMMANDS } from './commands';
+import { ServiceClients } from './grpc-call';
+import { UnsafeArchiveError } from './safe-extract';
+
+/** Default registry address. */
+export const DEFAULT_REGISTRY = '127.0.0.1:50051';
+/** Default content store address. */
+export const DEFAULT_CONTENT = '127.0.0.1:50052';
+/** Default audience of node identity tokens. */
+export const DEFAULT_AUDIENCE = 'griot-registry';
+
+/** Options every command accepts. */
+export const GLOBAL_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  registry: { type: 'string' },
+  content: { type: 'string' },
+  audience: { type: 'string' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+/** Finds the command named by the first one or two words of argv. */
+export function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | undefined {
+  const two = `${argv[0] ?? ''} ${argv[1] ?? ''}`;
+  const byTwo = COMMANDS.find((c) => c.name === two);
+  if (byTwo) return { command: byTwo, rest: argv.slice(2) };
+  const byOne = COMMANDS.find((c) => c.name === argv[0]);
+  return byOne ? { command: byOne, rest: argv.slice(1) } : undefined;
+}
+
+/** The text of `griot --help`. */
+export function helpText(): string {
+  return [
+    'usage: griot COMMAND [options]',
+    '',
+    ...COMMANDS.flatMap((c) => [`  griot ${c.usage}`, `      ${c.summary}`]),
+    '',
+    'global options:',
+    `  --registry HOST:PORT   the registry (GRIOT_REGISTRY, default ${DEFAULT_REGISTRY})`,
+    `  --content HOST:PORT    the content store (GRIOT_CONTENT, default ${DEFAULT_CONTENT})`,
+    `  --audience NAME        audience of node tokens (GRIOT_AUDIENCE, default ${DEFAULT_AUDIENCE})`,
+    '  --json                 machine-readable output on stdout',
+    '  --verbose              print the cause of errors',
+    '',
+    'exit codes: 0 ok, 1 failure, 2 usage, 3 service unreachable, 4 not found, 5 job failed or cancelled, 6 job not finished, 130 interrupted',
+  ].join('\n');
+}
+
+function parseCommandLine(command: Command, rest: string[]): { args: string[]; options: OptionValues } {
+  try {
+    const parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    return { args: parsed.positionals, options: parsed.values as OptionValues };
+  } catch (err: unknown) {
+    throw usageError(`${(err as Error).message.split('\n')[0]} (usage: griot ${command.usage})`);
+  }
+}
+
+function makeContext(command: Command, args: string[], options: OptionValues, io: CliIo, signal: AbortSignal): CommandContext {
+  const env = io.env;
+  const pick = (name: string, envName: string, fallback: string): string => {
+    const v = options[name];
+    if (typeof v === 'string' && v !== '') return v;
+    const e = env[envName];
+    return e !== undefined && e !== '' ? e : fallback;
+  };
+  const json = options['json'] === true;
+  const clients = new ServiceClients(
+    { service: 'registry', address: pick('registry', 'GRIOT_REGISTRY', DEFAULT_REGISTRY) },
+    { service: 'content store', address: pick('content', 'GRIOT_CONTENT', DEFAULT_CONTENT) },
+  );
+  const ctx: CommandContext = {
+    args,
+    options,
+    io,
+    json,
+    clients,
+    audience: pick('audience', 'GRIOT_AUDIENCE', DEFAULT_AUDIENCE),
+    signal,
+    out: (line) => void io.stdout.write(`${line}\n`),
+    info: (line, always = false) => {
+      if (!json || always) io.stderr.write(`${line}\n`);
+    },
+    result: (value, human) => {
+      if (json) io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      else {
+        const lines = human();
+        for (const line of Array.isArray(lines) ? lines : [lines]) io.stdout.write(`${line}\n`);
+      }
+    },
+    string: (name) => {
+      const v = options[name];
+      return typeof v === 'string' ? v : undefined;
+    },
+    required: (name) => {
+      const v = options[name];
+      if (typeof v !== 'string' || v === '') throw usageError(`--${name} is required (usage: griot ${command.usage})`);
+      return v;
+    },
+  };
+  return ctx;
+}
+
+/** Turns any error into the line to print and the exit code. */
+export function describeError(err: unknown, verbose: boolean): { line: string; code: number } {
+  if (err instanceof CliError) {
+    const cause = verbose && err.cause instanceof Error ? ` [cause: ${err.cause.stack ?? err.cause.message}]` : '';
+    return { line: `${err.message}${cause}`, code: err.exitCode };
+  }
+  if (err instanceof UnsafeArchiveError) return { line: err.message, code: ExitCode.FAILURE };
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && typeof e.path === 'string') {
+    return { line: `${e.path}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`, code: e.code === 'ENOENT' ? ExitCode.NOT_FOUND : ExitCode.FAILURE };
+  }
+  if (err instanceof Error && err.name === 'DidError') return { line: err.message, code: ExitCode.FAILURE };
+  return { line: verbose && err instanceof Error ? (err.stack ?? err.message) : String((err as Error)?.message ?? err), code: ExitCode.FAILURE };
+}
+
+/**
+ * Runs the CLI once.
+ *
+ * @param argv - The arguments after `griot`.
+ * @param io - Streams and environment.
+ * @param signal - Aborted to interrupt (SIGINT).
+ * @returns The exit code.
+ */
+export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSignal = new AbortController().signal): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    (argv.length === 0 ? io.stderr : io.stdout).write(`${helpText()}\n`);
+    return argv.length === 0 ? ExitCode.USAGE : ExitCode.OK;
+  }
+  const verbose = argv.includes('--verbose');
+  const found = findCommand(argv);
+  if (!found) {
+    io.stderr.write(`griot: unknown command ${JSON.stringify(argv.slice(0, argv[0] === 'content' ? 2 : 1).join(' '))}; see griot --help\n`);
+    return ExitCode.USAGE;
+  }
+  const { command, rest } = found;
+  let ctx: CommandContext | undefined;
+  try {
+    const { args, options } = parseCommandLine(command, rest);
+    if (options['help'] === true) {
+      io.stdout.write(`usage: griot ${command.usage}\n${command.summary}\n`);
+      return ExitCode.OK;
+    }
+    if (args.length < command.args.min || args.length > command.args.max) {
+      throw usageError(`${args.length < command.args.min ? 'missing argument' : 'too many arguments'} (usage: griot ${command.usage})`);
+    }
+    ctx = makeContext(command, args, options, io, signal);
+    const code = await command.run(ctx);
+    return code ?? ExitCode.OK;
+  } catch (err: unknown) {
+    if (signal.aborted) {
+      io.stderr.write('griot: interrupted\n');
+      return ExitCode.INTERRUPTED;
+    }
+    const { line, code } = describeError(err, verbose);
+    io.stderr.write(`griot: ${line}\n`);
+    return code;
+  } finally {
+    ctx?.clients.close();
+  }
+}

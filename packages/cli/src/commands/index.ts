@@ -1,0 +1,28 @@
+/**
+ * Every command of the CLI, in the order `griot --help` lists them.
+ */
+import type { Command } from '../command';
+import { agentCommand } from './agent';
+import { contentGetCommand, contentLsCommand, contentPutCommand, contentRmCommand } from './content';
+import { installCommand } from './install';
+import { keygenCommand } from './keygen';
+import { logsCommand } from './logs';
+import { packCommand } from './pack';
+import { publishCommand } from './publish';
+import { searchCommand, showCommand } from './search';
+
+/** The commands. */
+export const COMMANDS: readonly Command[] = [
+  keygenCommand,
+  packCommand,
+  publishCommand,
+  searchCommand,
+  showCommand,
+  installCommand,
+  logsCommand,
+  agentCommand,
+  contentPutCommand,
+  contentGetCommand,
+  contentLsCommand,
+  contentRmCommand,
+];

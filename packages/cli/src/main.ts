@@ -1,0 +1,25 @@
+/**
+ * Entry point of the `griot` command: runs the CLI on process.argv and exits
+ * with its code. A first SIGINT/SIGTERM asks the command to stop (an agent
+ * finishes its job); a second one exits at once.
+ */
+import { runCli } from './cli';
+import { ExitCode } from './cli-error';
+
+const controller = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
+    controller.abort();
+  });
+}
+
+runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }, controller.signal).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`griot: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = ExitCode.FAILURE;
+  },
+);

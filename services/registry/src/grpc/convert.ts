@@ -1,0 +1,64 @@
+/**
+ * Rows to proto messages, and proto enums to the stored statuses.
+ */
+import { registry } from '@griot/proto';
+import { invalidField } from '@griot/server-kit';
+import type { JobStatus } from '../domain/installation-state';
+import type { InstallationRow } from '../repository/installations-repository';
+import type { PackageRow } from '../repository/packages-repository';
+
+const { InstallationStatus } = registry;
+
+const TO_PROTO: Record<JobStatus, registry.InstallationStatus> = {
+  pending: InstallationStatus.INSTALLATION_STATUS_PENDING,
+  running: InstallationStatus.INSTALLATION_STATUS_RUNNING,
+  completed: InstallationStatus.INSTALLATION_STATUS_COMPLETED,
+  failed: InstallationStatus.INSTALLATION_STATUS_FAILED,
+  cancelled: InstallationStatus.INSTALLATION_STATUS_CANCELLED,
+};
+
+/** A stored status as the proto enum. */
+export function statusToProto(status: JobStatus): registry.InstallationStatus {
+  return TO_PROTO[status];
+}
+
+/**
+ * A proto status as a stored one; undefined for UNSPECIFIED.
+ * @throws INVALID_ARGUMENT INVALID_STATUS for values outside the enum.
+ */
+export function statusFromProto(value: registry.InstallationStatus, field: string): JobStatus | undefined {
+  if (value === InstallationStatus.INSTALLATION_STATUS_UNSPECIFIED) return undefined;
+  const found = (Object.keys(TO_PROTO) as JobStatus[]).find((s) => TO_PROTO[s] === value);
+  if (!found) throw invalidField(field, 'INVALID_STATUS', `${value} is not an InstallationStatus value`);
+  return found;
+}
+
+/** A package row as a message. */
+export function packageToProto(row: PackageRow): registry.Package {
+  return {
+    packageId: row.packageId,
+    manifest: row.manifest,
+    artifactUrl: row.artifactUrl,
+    authorDid: row.authorDid,
+    signature: row.signature,
+    createdAt: row.createdAt,
+  };
+}
+
+/** An installation row as a message (with logs when the row has them). */
+export function installationToProto(row: InstallationRow): registry.Installation {
+  return {
+    jobId: row.jobId,
+    packageId: row.packageId,
+    targetNodeId: row.targetNodeId,
+    status: statusToProto(row.status),
+    statusMessage: row.statusMessage ?? '',
+    logs: row.logs ?? [],
+    logCount: row.logCount,
+    installOrder: row.installOrder,
+    attempts: row.attempts,
+    leaseExpireTime: row.leaseExpiresAt ?? undefined,
+    createdAt: row.createdAt,
+    completedAt: row.completedAt ?? undefined,
+  };
+}

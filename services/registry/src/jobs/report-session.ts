@@ -1,0 +1,165 @@
+/**
+ * One agent's report stream on one claimed job: log lines are buffered and
+ * written in batches (one UPDATE and one NOTIFY per batch, every flush
+ * interval or every N lines), status changes are written at once, and the
+ * lease is renewed while the stream is open. Writes are fenced by the claim's
+ * attempt number, so an agent whose lease expired cannot write over a newer claim.
+ */
+import { failedPrecondition, invalidField } from '@griot/server-kit';
+import { assertReportable, isTerminal, type JobStatus } from '../domain/installation-state';
+import type { InstallationRow, InstallationsRepository } from '../repository/installations-repository';
+
+/** Limits and timings of a report session. */
+export interface ReportSessionOptions {
+  /** Lease granted on each write and renewal. */
+  leaseMs: number;
+  /** Longest time a line waits in the buffer. */
+  flushIntervalMs: number;
+  /** Buffered lines that force a write. */
+  flushLines: number;
+  /** Longest log line, in characters. */
+  maxLineLength: number;
+}
+
+/** A report stream on a running job. */
+export class ReportSession {
+  private buffer: string[] = [];
+  private pendingStatus?: { status: JobStatus; message: string };
+  private final?: JobStatus;
+  private chain: Promise<void> = Promise.resolve();
+  private failure?: unknown;
+  private flushTimer?: NodeJS.Timeout;
+  private readonly renewTimer: NodeJS.Timeout;
+  private last?: InstallationRow;
+  private lastWrite = Date.now();
+
+  constructor(
+    private readonly repository: InstallationsRepository,
+    readonly jobId: string,
+    private readonly attempt: number,
+    private readonly options: ReportSessionOptions,
+  ) {
+    const every = Math.max(10, Math.floor(options.leaseMs / 3));
+    this.renewTimer = setInterval(() => {
+      if (Date.now() - this.lastWrite < every) return;
+      this.enqueue(async () => {
+        if (!(await this.repository.renewLease(this.jobId, this.attempt, this.options.leaseMs))) await this.lostClaim();
+        this.lastWrite = Date.now();
+      });
+    }, every);
+    this.renewTimer.unref();
+  }
+
+  /**
+   * Takes one report message: buffers its lines and applies its status.
+   * @throws INVALID_ARGUMENT for bad lines or a status an agent cannot report,
+   *   FAILED_PRECONDITION after a final status or when the claim was lost.
+   */
+  async accept(lines: string[], status: JobStatus | undefined, statusMessage: string): Promise<void> {
+    this.throwIfFailed();
+    if (this.final && (lines.length > 0 || status !== undefined)) {
+      throw failedPrecondition('JOB_FINAL', `job ${this.jobId} was already reported ${this.final}, which is final; nothing more can be reported`, {
+        jobId: this.jobId,
+        status: this.final,
+      });
+    }
+    lines.forEach((line, i) => {
+      if (line.length > this.options.maxLineLength) {
+        throw invalidField(`log_lines[${i}]`, 'LOG_LINE_TOO_LONG', `is ${line.length} characters long, at most ${this.options.maxLineLength} allowed`);
+      }
+      if (line.includes('\u0000')) throw invalidField(`log_lines[${i}]`, 'INVALID_LOG_LINE', 'contains a NUL character, which a log line cannot hold');
+    });
+    if (status !== undefined) assertReportable(status);
+    if (statusMessage.length > 4096) throw invalidField('status_message', 'STATUS_MESSAGE_TOO_LONG', `is ${statusMessage.length} characters long, at most 4096 allowed`);
+    this.buffer.push(...lines);
+    if (status !== undefined && isTerminal(status)) {
+      this.final = status;
+      this.pendingStatus = { status, message: statusMessage };
+      await this.flush();
+    } else if (status === 'running') {
+      if (statusMessage) this.pendingStatus = { status, message: statusMessage };
+      await this.flush();
+    } else if (this.buffer.length >= this.options.flushLines) {
+      await this.flush();
+    } else if (this.buffer.length > 0 && !this.flushTimer) {
+      this.flushTimer = setTimeout(() => void this.flush(), this.options.flushIntervalMs);
+    }
+  }
+
+  /** Writes what is buffered and answers the job as it is now. */
+  async close(): Promise<InstallationRow> {
+    await this.flush();
+    this.dispose();
+    this.throwIfFailed();
+    if (this.last) return this.last;
+    const row = await this.repository.findById(this.jobId, false);
+    return row!;
+  }
+
+  /** Stops the timers (the stream ended, well or not). */
+  dispose(): void {
+    clearInterval(this.renewTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  /** Rethrows a failed background write. */
+  throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /**
+   * Queues a write of the buffer; resolves when the write before it is done
+   * (so that at most one write is in flight and the reader slows down
+   * rather than piling up batches).
+   */
+  private flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.buffer.length === 0 && !this.pendingStatus) return this.chain;
+    const lines = this.buffer;
+    const status = this.pendingStatus;
+    this.buffer = [];
+    this.pendingStatus = undefined;
+    const previous = this.chain;
+    this.enqueue(async () => {
+      const row = await this.repository.appendReport({
+        jobId: this.jobId,
+        attempt: this.attempt,
+        lines,
+        status: status?.status,
+        statusMessage: status?.message,
+        leaseMs: this.options.leaseMs,
+      });
+      this.lastWrite = Date.now();
+      if (!row) await this.lostClaim();
+      else this.last = row;
+    });
+    return status && isTerminal(status.status) ? this.chain : previous;
+  }
+
+  private enqueue(write: () => Promise<void>): void {
+    this.chain = this.chain.then(async () => {
+      if (this.failure !== undefined) return;
+      try {
+        await write();
+      } catch (err) {
+        this.failure = err;
+      }
+    });
+  }
+
+  /** The job is no longer this claim's running job: say why. */
+  private async lostClaim(): Promise<never> {
+    const row = await this.repository.findById(this.jobId, false);
+    if (row && isTerminal(row.status)) {
+      throw failedPrecondition('JOB_FINAL', `job ${this.jobId} is ${row.status}${row.statusMessage ? ` (${row.statusMessage})` : ''}; nothing more can be reported`, {
+        jobId: this.jobId,
+        status: row.status,
+      });
+    }
+    throw failedPrecondition('LEASE_LOST', `the lease of job ${this.jobId} expired and the job was given back to be claimed again; claim it again before reporting`, {
+      jobId: this.jobId,
+    });
+  }
+}

@@ -1,0 +1,320 @@
+/**
+ * SQL of the `installations` table: create, read, list, claim with
+ * `FOR UPDATE SKIP LOCKED`, batched log appends, lease renewal and expiry,
+ * cancellation. Every change NOTIFYs the job's id on
+ * {@link JOB_EVENTS_CHANNEL} in the same statement (delivered at commit), and
+ * new pending work NOTIFYs the node's DID on {@link JOB_QUEUE_CHANNEL}.
+ */
+import type { Knex } from 'knex';
+import type { JobStatus } from '../domain/installation-state';
+import { translateSqlError } from './sql-errors';
+
+/** Channel whose payload is the id of a job that changed (status or log). */
+export const JOB_EVENTS_CHANNEL = 'griot_installations';
+
+/** Channel whose payload is the DID of a node that has a new pending job. */
+export const JOB_QUEUE_CHANNEL = 'griot_installation_queue';
+
+/** A row of `installations`; `logs` only when asked for. */
+export interface InstallationRow {
+  /** The job id. */
+  jobId: string;
+  /** The package to install. */
+  packageId: string;
+  /** The node's DID. */
+  targetNodeId: string;
+  /** Where the job is. */
+  status: JobStatus;
+  /** A sentence about the status. */
+  statusMessage: string | null;
+  /** The log lines, when read. */
+  logs?: string[];
+  /** How many log lines there are. */
+  logCount: number;
+  /** Package ids in install order. */
+  installOrder: string[];
+  /** How many times it was claimed. */
+  attempts: number;
+  /** When a running job's lease ends. */
+  leaseExpiresAt: Date | null;
+  /** When it was created. */
+  createdAt: Date;
+  /** When it reached a final status. */
+  completedAt: Date | null;
+  /** created_at in microseconds since the epoch (the keyset cursor). */
+  createdAtMicros: string;
+}
+
+/** Filters of {@link InstallationsRepository.list}. */
+export interface InstallationFilters {
+  /** Only this status. */
+  status?: JobStatus;
+  /** Only this node. */
+  targetNodeId?: string;
+  /** Only this package. */
+  packageId?: string;
+}
+
+/** Where a page starts: after this (created_at, job_id), newest first. */
+export interface InstallationCursor {
+  /** created_at in microseconds since the epoch. */
+  t: string;
+  /** The job id. */
+  id: string;
+}
+
+/** What a watcher reads: the status and a slice of the log. */
+export interface LogSlice {
+  /** The status now. */
+  status: JobStatus;
+  /** The status message now. */
+  statusMessage: string | null;
+  /** The number of log lines now. */
+  logCount: number;
+  /** The lines asked for (those that exist). */
+  lines: string[];
+}
+
+interface RawRow {
+  job_id: string;
+  package_id: string;
+  target_node_id: string;
+  status: JobStatus;
+  status_message: string | null;
+  logs?: string[] | null;
+  log_count: number;
+  install_order: string[] | null;
+  attempts: number;
+  lease_expires_at: Date | string | null;
+  created_at: Date | string;
+  completed_at: Date | string | null;
+  created_at_us: string;
+}
+
+/** The selected columns (all but logs), optionally qualified by a table alias. */
+function columns(alias?: string): string {
+  const a = alias ? `${alias}.` : '';
+  return `${a}job_id, ${a}package_id, ${a}target_node_id, ${a}status, ${a}status_message, ${a}log_count, ${a}install_order,
+    ${a}attempts, ${a}lease_expires_at, ${a}created_at, ${a}completed_at,
+    (EXTRACT(EPOCH FROM ${a}created_at) * 1000000)::bigint::text AS created_at_us`;
+}
+
+const COLUMNS = columns();
+
+/** The `installations` table. */
+export class InstallationsRepository {
+  constructor(private readonly knex: Knex) {}
+
+  /** Creates a pending job and wakes the node's waiting agent. */
+  async create(input: { packageId: string; targetNodeId: string; installOrder: string[] }): Promise<InstallationRow> {
+    try {
+      const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
+        `WITH created AS (
+           INSERT INTO installations (package_id, target_node_id, status, logs, install_order)
+           VALUES (?, ?, 'pending', '{}', ?::text[])
+           RETURNING ${COLUMNS})
+         SELECT created.*, pg_notify(?, created.target_node_id) AS _queued FROM created`,
+        [input.packageId, input.targetNodeId, input.installOrder, JOB_QUEUE_CHANNEL],
+      );
+      return toRow(rows[0]!);
+    } catch (err) {
+      return translateSqlError(err, { type: 'Package', name: input.packageId });
+    }
+  }
+
+  /** A job with its logs, if it exists. */
+  async findById(jobId: string, withLogs = true): Promise<InstallationRow | undefined> {
+    const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
+      `SELECT ${COLUMNS}${withLogs ? ', logs' : ''} FROM installations WHERE job_id = ?::uuid`,
+      [jobId],
+    );
+    return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  /** One page of jobs without their logs, newest first. */
+  async list(filters: InstallationFilters, limit: number, after?: InstallationCursor): Promise<{ rows: InstallationRow[]; more: boolean }> {
+    const where: string[] = [];
+    const bindings: Knex.RawBinding[] = [];
+    if (filters.status) {
+      where.push('status = ?');
+      bindings.push(filters.status);
+    }
+    if (filters.targetNodeId) {
+      where.push('target_node_id = ?');
+      bindings.push(filters.targetNodeId);
+    }
+    if (filters.packageId) {
+      where.push('package_id = ?');
+      bindings.push(filters.packageId);
+    }
+    if (after) {
+      where.push("(created_at, job_id) < (TIMESTAMPTZ 'epoch' + ?::bigint * INTERVAL '1 microsecond', ?::uuid)");
+      bindings.push(after.t, after.id);
+    }
+    const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
+      `SELECT ${COLUMNS} FROM installations ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY created_at DESC, job_id DESC LIMIT ?`,
+      [...bindings, limit + 1],
+    );
+    return { rows: rows.slice(0, limit).map(toRow), more: rows.length > limit };
+  }
+
+  /**
+   * Claims the node's oldest pending job: running, one more attempt, a lease
+   * of `leaseMs`. Concurrent claimers skip each other's locked rows.
+   */
+  async claim(targetNodeId: string, leaseMs: number): Promise<InstallationRow | undefined> {
+    const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
+      `WITH next AS (
+         SELECT job_id FROM installations
+          WHERE target_node_id = ? AND status = 'pending'
+          ORDER BY created_at, job_id
+          LIMIT 1
+          FOR UPDATE SKIP LOCKED),
+       claimed AS (
+         UPDATE installations i
+            SET status = 'running', attempts = i.attempts + 1, status_message = NULL,
+                lease_expires_at = NOW() + ? * INTERVAL '1 millisecond', updated_at = NOW()
+           FROM next WHERE i.job_id = next.job_id
+         RETURNING ${columns('i')})
+       SELECT claimed.*, pg_notify(?, claimed.job_id::text) AS _notified FROM claimed`,
+      [targetNodeId, leaseMs, JOB_EVENTS_CHANNEL],
+    );
+    return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  /**
+   * Appends log lines and optionally sets a status, in one UPDATE, for the
+   * running job of this claim (`attempt` fences off an agent whose lease
+   * expired and whose job was claimed again); renews the lease.
+   * @returns The job after the change, or undefined when it is no longer this claim's running job.
+   */
+  async appendReport(input: {
+    jobId: string;
+    attempt: number;
+    lines: string[];
+    status?: JobStatus;
+    statusMessage?: string;
+    leaseMs: number;
+  }): Promise<InstallationRow | undefined> {
+    const final = input.status === 'completed' || input.status === 'failed';
+    const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
+      `WITH changed AS (
+         UPDATE installations
+            SET logs = COALESCE(logs, '{}') || ?::text[],
+                log_count = log_count + ?,
+                status = COALESCE(?, status),
+                status_message = CASE WHEN ?::boolean THEN ? ELSE status_message END,
+                completed_at = CASE WHEN ?::boolean THEN NOW() ELSE completed_at END,
+                lease_expires_at = CASE WHEN ?::boolean THEN NULL ELSE NOW() + ? * INTERVAL '1 millisecond' END,
+                updated_at = NOW()
+          WHERE job_id = ?::uuid AND status = 'running' AND attempts = ?
+         RETURNING ${COLUMNS})
+       SELECT changed.*, pg_notify(?, changed.job_id::text) AS _notified FROM changed`,
+      [
+        input.lines,
+        input.lines.length,
+        input.status ?? null,
+        input.status !== undefined,
+        input.statusMessage || null,
+        final,
+        final,
+        input.leaseMs,
+        input.jobId,
+        input.attempt,
+        JOB_EVENTS_CHANNEL,
+      ],
+    );
+    return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  /** Extends the lease of this claim's running job; false when it is no longer that. */
+  async renewLease(jobId: string, attempt: number, leaseMs: number): Promise<boolean> {
+    const { rows } = await this.knex.raw<{ rows: unknown[] }>(
+      `UPDATE installations SET lease_expires_at = NOW() + ? * INTERVAL '1 millisecond', updated_at = NOW()
+        WHERE job_id = ?::uuid AND status = 'running' AND attempts = ? RETURNING job_id`,
+      [leaseMs, jobId, attempt],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Cancels a pending or running job.
+   * @returns The cancelled job, or undefined when it was not pending or running.
+   */
+  async cancel(jobId: string, reason: string): Promise<InstallationRow | undefined> {
+    const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
+      `WITH changed AS (
+         UPDATE installations
+            SET status = 'cancelled', status_message = ?, completed_at = NOW(), lease_expires_at = NULL, updated_at = NOW()
+          WHERE job_id = ?::uuid AND status IN ('pending', 'running')
+         RETURNING ${COLUMNS})
+       SELECT changed.*, pg_notify(?, changed.job_id::text) AS _notified FROM changed`,
+      [reason, jobId, JOB_EVENTS_CHANNEL],
+    );
+    return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  /**
+   * Ends expired leases: the job goes back to pending, or fails once it had
+   * `maxAttempts` claims. Rows another replica is sweeping are skipped.
+   * @returns The jobs changed.
+   */
+  async expireLeases(maxAttempts: number): Promise<InstallationRow[]> {
+    const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
+      `WITH expired AS (
+         SELECT job_id FROM installations
+          WHERE status = 'running' AND lease_expires_at < NOW()
+          FOR UPDATE SKIP LOCKED),
+       changed AS (
+         UPDATE installations i
+            SET status = CASE WHEN i.attempts >= ? THEN 'failed' ELSE 'pending' END,
+                status_message = CASE WHEN i.attempts >= ?
+                  THEN 'agent lease expired after ' || i.attempts || ' attempts; the job failed'
+                  ELSE 'agent lease expired (attempt ' || i.attempts || ' of ' || ?::int || '); waiting to be claimed again' END,
+                completed_at = CASE WHEN i.attempts >= ? THEN NOW() ELSE NULL END,
+                lease_expires_at = NULL, updated_at = NOW()
+           FROM expired WHERE i.job_id = expired.job_id
+         RETURNING ${columns('i')})
+       SELECT changed.*, pg_notify(?, changed.job_id::text) AS _notified,
+              CASE WHEN changed.status = 'pending' THEN pg_notify(?, changed.target_node_id) END AS _queued
+         FROM changed`,
+      [maxAttempts, maxAttempts, maxAttempts, maxAttempts, JOB_EVENTS_CHANNEL, JOB_QUEUE_CHANNEL],
+    );
+    return rows.map(toRow);
+  }
+
+  /** The status and the log lines [from, to) of a job (fewer when the log is shorter), or undefined when it does not exist. */
+  async readLogSlice(jobId: string, from: number, to: number): Promise<LogSlice | undefined> {
+    const { rows } = await this.knex.raw<{ rows: { status: JobStatus; status_message: string | null; log_count: number; lines: string[] | null }[] }>(
+      `SELECT status, status_message, log_count, logs[(?::int + 1):(?::int)] AS lines FROM installations WHERE job_id = ?::uuid`,
+      [from, to, jobId],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return { status: row.status, statusMessage: row.status_message, logCount: row.log_count, lines: row.lines ?? [] };
+  }
+}
+
+function toRow(raw: RawRow): InstallationRow {
+  return {
+    jobId: raw.job_id,
+    packageId: raw.package_id,
+    targetNodeId: raw.target_node_id,
+    status: raw.status,
+    statusMessage: raw.status_message,
+    logs: raw.logs === undefined ? undefined : (raw.logs ?? []),
+    logCount: raw.log_count,
+    installOrder: raw.install_order ?? [],
+    attempts: raw.attempts,
+    leaseExpiresAt: date(raw.lease_expires_at),
+    createdAt: date(raw.created_at)!,
+    completedAt: date(raw.completed_at),
+    createdAtMicros: raw.created_at_us,
+  };
+}
+
+function date(value: Date | string | null): Date | null {
+  if (value === null) return null;
+  return value instanceof Date ? value : new Date(value);
+}

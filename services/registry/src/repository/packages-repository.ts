@@ -1,0 +1,156 @@
+/**
+ * SQL of the `packages` table: insert (idempotent on the id), lookups by id,
+ * name and ids, and the filtered, newest-first keyset listing.
+ */
+import type { Knex } from 'knex';
+import { translateSqlError } from './sql-errors';
+
+/** A row of `packages`. */
+export interface PackageRow {
+  /** SHA-256 hex of the artifact. */
+  packageId: string;
+  /** The signed manifest. */
+  manifest: Record<string, unknown>;
+  /** Where the artifact is. */
+  artifactUrl: string;
+  /** The author's did:key. */
+  authorDid: string;
+  /** The proof value. */
+  signature: string;
+  /** When it was registered. */
+  createdAt: Date;
+  /** created_at in microseconds since the epoch, exact (the keyset cursor). */
+  createdAtMicros: string;
+}
+
+/** Filters of {@link PackagesRepository.list}; unset ones match everything. */
+export interface PackageFilters {
+  /** Author did:key. */
+  authorDid?: string;
+  /** `manifest->>'name'`. */
+  name?: string;
+  /** `manifest->>'version'`. */
+  version?: string;
+  /** `manifest->>'nodeClass'`. */
+  nodeClass?: string;
+  /** `manifest @> contains`. */
+  contains?: Record<string, unknown>;
+}
+
+/** Where a page starts: after this (created_at, package_id), newest first. */
+export interface PackageCursor {
+  /** created_at in microseconds since the epoch. */
+  t: string;
+  /** The package id. */
+  id: string;
+}
+
+interface RawPackageRow {
+  package_id: string;
+  manifest: Record<string, unknown> | string;
+  artifact_url: string;
+  author_did: string;
+  signature: string;
+  created_at: Date | string;
+  created_at_us: string;
+}
+
+const COLUMNS = `package_id, manifest, artifact_url, author_did, signature, created_at,
+  (EXTRACT(EPOCH FROM created_at) * 1000000)::bigint::text AS created_at_us`;
+
+/** The `packages` table. */
+export class PackagesRepository {
+  constructor(private readonly knex: Knex) {}
+
+  /** The package with this id, if any. */
+  async findById(packageId: string): Promise<PackageRow | undefined> {
+    const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(`SELECT ${COLUMNS} FROM packages WHERE package_id = ?`, [packageId]);
+    return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  /** The packages with these ids, in no particular order. */
+  async findByIds(packageIds: string[]): Promise<PackageRow[]> {
+    if (packageIds.length === 0) return [];
+    const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(`SELECT ${COLUMNS} FROM packages WHERE package_id = ANY(?::varchar[])`, [packageIds]);
+    return rows.map(toRow);
+  }
+
+  /** Every registered package with this manifest name, newest first. */
+  async findByName(name: string): Promise<PackageRow[]> {
+    const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
+      `SELECT ${COLUMNS} FROM packages WHERE manifest->>'name' = ? ORDER BY created_at DESC, package_id DESC`,
+      [name],
+    );
+    return rows.map(toRow);
+  }
+
+  /**
+   * Inserts a package unless its id exists.
+   * @returns The row and whether this call inserted it (false: the existing row).
+   */
+  async insert(row: Omit<PackageRow, 'createdAt' | 'createdAtMicros'>): Promise<{ row: PackageRow; inserted: boolean }> {
+    try {
+      const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
+        `INSERT INTO packages (package_id, manifest, artifact_url, author_did, signature)
+           VALUES (?, ?::jsonb, ?, ?, ?)
+           ON CONFLICT (package_id) DO NOTHING
+           RETURNING ${COLUMNS}`,
+        [row.packageId, JSON.stringify(row.manifest), row.artifactUrl, row.authorDid, row.signature],
+      );
+      if (rows[0]) return { row: toRow(rows[0]), inserted: true };
+    } catch (err) {
+      translateSqlError(err, { type: 'Package', name: row.packageId });
+    }
+    const existing = await this.findById(row.packageId);
+    if (!existing) throw new Error(`package ${row.packageId} conflicted on insert but cannot be read`);
+    return { row: existing, inserted: false };
+  }
+
+  /** One page of packages matching the filters, newest first; asks one more row than `limit` to know whether more follow. */
+  async list(filters: PackageFilters, limit: number, after?: PackageCursor): Promise<{ rows: PackageRow[]; more: boolean }> {
+    const where: string[] = [];
+    const bindings: Knex.RawBinding[] = [];
+    if (filters.authorDid) {
+      where.push('author_did = ?');
+      bindings.push(filters.authorDid);
+    }
+    if (filters.name) {
+      where.push("manifest->>'name' = ?");
+      bindings.push(filters.name);
+    }
+    if (filters.version) {
+      where.push("manifest->>'version' = ?");
+      bindings.push(filters.version);
+    }
+    if (filters.nodeClass) {
+      where.push("manifest->>'nodeClass' = ?");
+      bindings.push(filters.nodeClass);
+    }
+    if (filters.contains && Object.keys(filters.contains).length > 0) {
+      where.push('manifest @> ?::jsonb');
+      bindings.push(JSON.stringify(filters.contains));
+    }
+    if (after) {
+      where.push("(created_at, package_id) < (TIMESTAMPTZ 'epoch' + ?::bigint * INTERVAL '1 microsecond', ?)");
+      bindings.push(after.t, after.id);
+    }
+    const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
+      `SELECT ${COLUMNS} FROM packages ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY created_at DESC, package_id DESC LIMIT ?`,
+      [...bindings, limit + 1],
+    );
+    return { rows: rows.slice(0, limit).map(toRow), more: rows.length > limit };
+  }
+}
+
+function toRow(raw: RawPackageRow): PackageRow {
+  return {
+    packageId: raw.package_id,
+    manifest: typeof raw.manifest === 'string' ? (JSON.parse(raw.manifest) as Record<string, unknown>) : raw.manifest,
+    artifactUrl: raw.artifact_url,
+    authorDid: raw.author_did,
+    signature: raw.signature,
+    createdAt: raw.created_at instanceof Date ? raw.created_at : new Date(raw.created_at),
+    createdAtMicros: raw.created_at_us,
+  };
+}
