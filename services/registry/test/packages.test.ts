@@ -60,6 +60,14 @@ describe.each(DB_KINDS)('packages on %s', (kind) => {
       const again = await register(t.client, pkg);
       expect(again.alreadyRegistered).toBe(true);
       expect(again.package!.packageId).toBe(pkg.packageId);
+      // The same manifest signed again (a new proof, a new created time) is the same package.
+      const { signDocument: resign } = await import('@griot/did');
+      const { proof: firstProof, ...sameUnsigned } = pkg.manifest;
+      const resigned = resign(sameUnsigned, { keyPair: author.keyPair, created: new Date(Date.now() + 5000) });
+      expect(resigned.proof.proofValue).not.toBe((firstProof as { proofValue: string }).proofValue);
+      const resignedAgain = await register(t.client, { ...pkg, manifest: resigned });
+      expect(resignedAgain.alreadyRegistered).toBe(true);
+      expect(resignedAgain.package!.signature).toBe((firstProof as { proofValue: string }).proofValue);
       const other = signedPackage(author, { name: 'beta', version: '2.0.0' });
       const forged = { ...other, packageId: pkg.packageId };
       // Same artifact digest, different content: re-sign a manifest for the same artifact.

@@ -135,16 +135,24 @@ function sameOrConflict(
   existing: PackageRow,
   candidate: { packageId: string; manifest: Record<string, unknown>; artifactUrl: string },
 ): registry.RegisterPackageResponse {
-  if (stableJson(existing.manifest) === stableJson(candidate.manifest) && existing.artifactUrl === candidate.artifactUrl) {
+  // Each signature has its own `created` time, so the same manifest signed again (its proof already
+  // verified) is the same package: compare manifests without their proofs.
+  const sameManifest = stableJson(withoutProof(existing.manifest)) === stableJson(withoutProof(candidate.manifest));
+  if (sameManifest && existing.artifactUrl === candidate.artifactUrl) {
     return { package: packageToProto(existing), alreadyRegistered: true };
   }
   throw alreadyExists(
     'Package',
     candidate.packageId,
-    existing.artifactUrl !== candidate.artifactUrl && stableJson(existing.manifest) === stableJson(candidate.manifest)
+    existing.artifactUrl !== candidate.artifactUrl && sameManifest
       ? `package ${candidate.packageId} is already registered with artifact_url ${existing.artifactUrl}, not ${shorten(candidate.artifactUrl)}`
       : `package ${candidate.packageId} is already registered with a different manifest; packages are immutable`,
   );
+}
+
+function withoutProof(manifest: Record<string, unknown>): Record<string, unknown> {
+  const { proof: _proof, ...rest } = manifest;
+  return rest;
 }
 
 function readCursor(raw: unknown): PackageCursor | undefined {

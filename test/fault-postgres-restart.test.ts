@@ -1,0 +1,73 @@
+/**
+ * PostgreSQL restarted under load: while it is down, calls to both services
+ * fail with UNAVAILABLE (never INTERNAL, never a hang); once it is back, they
+ * succeed again without restarting the services.
+ */
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { content, registry } from '@griot/proto';
+import { canRunPrivatePostgres, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
+import { startServiceProcess, type ServiceProcess } from './support/process';
+
+const OK = 0;
+const UNAVAILABLE = 14;
+
+(canRunPrivatePostgres() ? describe : describe.skip)('PostgreSQL restarted under load', () => {
+  let pg: PrivatePostgres;
+  let registryProcess: ServiceProcess;
+  let contentProcess: ServiceProcess;
+
+  beforeAll(async () => {
+    pg = await startPrivatePostgres();
+    pg.createDatabase('griot_registry');
+    pg.createDatabase('griot_content');
+    contentProcess = await startServiceProcess('content-store', { CONTENT_DATABASE_URL: pg.urlFor('griot_content') });
+    registryProcess = await startServiceProcess('registry', {
+      REGISTRY_DATABASE_URL: pg.urlFor('griot_registry'),
+      CONTENT_STORE_ADDR: contentProcess.address,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await registryProcess?.stop();
+    await contentProcess?.stop();
+    pg?.destroy();
+  });
+
+  it('answers UNAVAILABLE while the database is down and recovers by itself', async () => {
+    const registryClient = new registry.RegistryServiceClient(registryProcess.address, credentials.createInsecure());
+    const contentClient = new content.ContentServiceClient(contentProcess.address, credentials.createInsecure());
+    const deadline = () => ({ deadline: Date.now() + 5000 });
+    const callRegistry = () =>
+      new Promise<number>((resolve) =>
+        registryClient.listPackages({ pageSize: 5 } as registry.ListPackagesRequest, new Metadata(), deadline(), (err: ServiceError | null) => resolve(err ? err.code : OK)),
+      );
+    const callContent = () =>
+      new Promise<number>((resolve) =>
+        contentClient.listManifests({ pageSize: 5 } as content.ListManifestsRequest, new Metadata(), deadline(), (err: ServiceError | null) => resolve(err ? err.code : OK)),
+      );
+    const seen = new Set<number>();
+    /** Calls both services until both answer `code`, or fails after `ms`. */
+    const until = async (code: number, ms: number) => {
+      const end = Date.now() + ms;
+      for (;;) {
+        const codes = await Promise.all([callRegistry(), callContent()]);
+        codes.forEach((c) => seen.add(c));
+        if (codes.every((c) => c === code)) return;
+        if (Date.now() > end) throw new Error(`still answering ${codes.join(', ')} instead of ${code}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    await until(OK, 10_000);
+    pg.stop();
+    await until(UNAVAILABLE, 20_000);
+    pg.start();
+    await until(OK, 30_000);
+    // Only OK and UNAVAILABLE were ever answered: no INTERNAL, no DEADLINE_EXCEEDED.
+    expect([...seen].sort()).toEqual([OK, UNAVAILABLE]);
+    expect(registryProcess.child.exitCode).toBeNull();
+    expect(contentProcess.child.exitCode).toBeNull();
+    registryClient.close();
+    contentClient.close();
+  }, 120_000);
+});
