@@ -39,11 +39,11 @@ const UNAVAILABLE = 14;
     const deadline = () => ({ deadline: Date.now() + 5000 });
     const callRegistry = () =>
       new Promise<number>((resolve) =>
-        registryClient.listPackages({ pageSize: 5 } as registry.ListPackagesRequest, new Metadata(), deadline(), (err: ServiceError | null) => resolve(err ? err.code : OK)),
+        registryClient.listPackages(registry.ListPackagesRequest.fromPartial({ pageSize: 5 }), new Metadata(), deadline(), (err: ServiceError | null) => resolve(err ? err.code : OK)),
       );
     const callContent = () =>
       new Promise<number>((resolve) =>
-        contentClient.listManifests({ pageSize: 5 } as content.ListManifestsRequest, new Metadata(), deadline(), (err: ServiceError | null) => resolve(err ? err.code : OK)),
+        contentClient.listManifests(content.ListManifestsRequest.fromPartial({ pageSize: 5 }), new Metadata(), deadline(), (err: ServiceError | null) => resolve(err ? err.code : OK)),
       );
     const seen = new Set<number>();
     /** Calls both services until both answer `code`, or fails after `ms`. */
