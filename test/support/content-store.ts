@@ -112,14 +112,27 @@ export function upload(client: content.ContentServiceClient, messages: content.U
   });
 }
 
+/** The unary methods of ContentService, with their request and response types. */
+export interface ContentUnaryMethods {
+  getUploadStatus: [content.GetUploadStatusRequest, content.GetUploadStatusResponse];
+  findMissingBlobs: [content.FindMissingBlobsRequest, content.FindMissingBlobsResponse];
+  getBlob: [content.GetBlobRequest, content.GetBlobResponse];
+  createManifest: [content.CreateManifestRequest, content.CreateManifestResponse];
+  getManifest: [content.GetManifestRequest, content.GetManifestResponse];
+  listManifests: [content.ListManifestsRequest, content.ListManifestsResponse];
+  deleteManifest: [content.DeleteManifestRequest, content.DeleteManifestResponse];
+}
+
 /** Calls a unary method as a promise. */
-export function unary<Req, Res>(
-  method: (req: Req, callback: (err: ServiceError | null, res?: Res) => void) => unknown,
+export function unary<K extends keyof ContentUnaryMethods>(
   client: content.ContentServiceClient,
-  request: Req,
-): Promise<Res> {
+  method: K,
+  request: ContentUnaryMethods[K][0],
+): Promise<ContentUnaryMethods[K][1]> {
+  type Callback = (err: ServiceError | null, res?: ContentUnaryMethods[K][1]) => void;
+  const fn = client[method] as unknown as (req: ContentUnaryMethods[K][0], callback: Callback) => unknown;
   return new Promise((resolve, reject) => {
-    method.call(client, request, (err, res) => (err ? reject(err) : resolve(res!)));
+    fn.call(client, request, (err, res) => (err ? reject(err) : resolve(res!)));
   });
 }
 

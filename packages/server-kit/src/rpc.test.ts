@@ -41,11 +41,17 @@ beforeAll(async () => {
             if (request.sha256 === 'gone') throw new GriotError(status.NOT_FOUND, 'BLOB_NOT_FOUND', 'blob gone was not found', { metadata: { sha256: 'gone' } });
             return { blob: { sha256: request.sha256, size: 3, storageName: 'x', storageConfig: {}, createdAt: new Date(0) } };
           },
+          async uploadBlob(requests) {
+            let count = 0;
+            for await (const _ of requests) count++;
+            return { uploadId: '', committedSize: count, complete: true, deduplicated: false, blob: undefined };
+          },
           async readContent(request, _ctx, send) {
             for (let i = 0; i < request.limit; i++) await send({ offset: i * 1024, data: Buffer.alloc(1024, i % 256), totalSize: 0 });
           },
       }),
     ],
+    streamIdleMs: 300,
   });
   const port = await server.listen('127.0.0.1:0');
   client = new content.ContentServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
@@ -145,4 +151,40 @@ it('streams every message of a server stream in order', async () => {
   }
   expect(count).toBe(2000);
   expect(ordered).toBe(true);
+});
+
+it('answers INVALID_ARGUMENT, not INTERNAL, to bytes that are not a valid message', async () => {
+  const error = await new Promise<ServiceError | null>((resolve) =>
+    client.makeUnaryRequest(
+      '/griot.content.v1.ContentService/GetBlob',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+      (err) => resolve(err),
+    ),
+  );
+  expect(error?.code).toBe(status.INVALID_ARGUMENT);
+  expect(error?.details).toBe('the request is not a valid GetBlobRequest message');
+  expect(readStatusDetails(error!).errorInfo?.reason).toBe('MALFORMED_REQUEST');
+});
+
+it('ends a client stream that goes silent with DEADLINE_EXCEEDED', async () => {
+  const started = Date.now();
+  const error = await new Promise<ServiceError | null>((resolve) => {
+    const call = client.uploadBlob((err) => resolve(err));
+    call.write({ start: undefined, offset: 0, data: Buffer.alloc(1), finishWrite: false });
+    // ...and nothing more, without ending the stream.
+  });
+  expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
+  expect(readStatusDetails(error!).errorInfo?.reason).toBe('STREAM_IDLE');
+  expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+});
+
+it('counts every message of a client stream that ends normally', async () => {
+  const response = await new Promise<content.UploadBlobResponse>((resolve, reject) => {
+    const call = client.uploadBlob((err, res) => (err ? reject(err) : resolve(res!)));
+    for (let i = 0; i < 50; i++) call.write({ start: undefined, offset: i, data: Buffer.alloc(10), finishWrite: false });
+    call.end();
+  });
+  expect(response.committedSize).toBe(50);
 });

@@ -82,6 +82,44 @@ export interface BindOptions {
   successLevel?: 'info' | 'debug';
   /** Aborted when the server starts shutting down. */
   shutdownSignal?: AbortSignal;
+  /** A client stream that sends nothing for this long is ended with DEADLINE_EXCEEDED (default 120 s). */
+  streamIdleMs?: number;
+}
+
+/** A request whose bytes could not be decoded; handlers never see it: it becomes INVALID_ARGUMENT. */
+export class MalformedRequest {
+  /** @param cause - The decoder's error. */
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * A copy of a definition whose request decoder turns undecodable bytes into a
+ * {@link MalformedRequest} instead of throwing, which grpc-js would answer
+ * with INTERNAL: malformed input is the caller's error, INVALID_ARGUMENT.
+ */
+export function withTolerantDecoding<S extends ServiceDefinition>(definition: S): S {
+  const out: Record<string, MethodDef> = {};
+  for (const [name, def] of Object.entries(definition) as [string, MethodDef][]) {
+    out[name] = {
+      ...def,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return def.requestDeserialize(bytes);
+        } catch (err) {
+          return new MalformedRequest(err);
+        }
+      },
+    };
+  }
+  return out as S;
+}
+
+function malformed(def: MethodDef): GriotError {
+  return new GriotError(Code.INVALID_ARGUMENT, 'MALFORMED_REQUEST', `the request is not a valid ${requestTypeName(def)} message`);
+}
+
+function requestTypeName(def: MethodDef): string {
+  return def.path.split('/').pop() + 'Request';
 }
 
 /** Turns handlers into a grpc-js service implementation. */
@@ -161,6 +199,7 @@ function bindMethod(def: MethodDef, handler: ((...args: never[]) => Promise<unkn
     return ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       let response: unknown;
       void runCall(def, call, options, async (ctx) => {
+        if (call.request instanceof MalformedRequest) throw malformed(def);
         response = await (run as UnaryHandler<unknown, unknown>)(call.request, ctx);
       }).then((status) => (status ? callback(status) : callback(null, response)));
     }) as never;
@@ -169,29 +208,54 @@ function bindMethod(def: MethodDef, handler: ((...args: never[]) => Promise<unkn
     return ((call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       let response: unknown;
       void runCall(def, call, options, async (ctx) => {
-        response = await (run as ClientStreamHandler<unknown, unknown>)(readRequests(call, ctx), ctx);
+        response = await (run as ClientStreamHandler<unknown, unknown>)(readRequests(call, ctx, def, options.streamIdleMs ?? 120_000), ctx);
       }).then((status) => (status ? callback(status) : callback(null, response)));
     }) as never;
   }
   if (!def.requestStream && def.responseStream) {
     return ((call: ServerWritableStream<unknown, unknown>) => {
       void runCall(def, call, options, async (ctx) => {
+        if (call.request instanceof MalformedRequest) throw malformed(def);
         await (run as ServerStreamHandler<unknown, unknown>)(call.request, ctx, (m) => send(call, m, ctx));
       }).then((status) => finish(call, status));
     }) as never;
   }
   return ((call: ServerDuplexStream<unknown, unknown>) => {
     void runCall(def, call, options, async (ctx) => {
-      await (run as BidiStreamHandler<unknown, unknown>)(readRequests(call, ctx), ctx, (m) => send(call, m, ctx));
+      await (run as BidiStreamHandler<unknown, unknown>)(readRequests(call, ctx, def, options.streamIdleMs ?? 120_000), ctx, (m) => send(call, m, ctx));
     }).then((status) => finish(call, status));
   }) as never;
 }
 
-/** The requests of a stream; iteration fails with CANCELLED when the caller cancels. */
-async function* readRequests<T>(call: AsyncIterable<T> & NodeJS.EventEmitter, ctx: CallContext): AsyncIterable<T> {
-  for await (const message of call) {
-    if (ctx.signal.aborted) break;
-    yield message;
+/**
+ * The requests of a stream. Iteration fails with CANCELLED when the caller
+ * cancels, INVALID_ARGUMENT on an undecodable message, and DEADLINE_EXCEEDED
+ * when the caller sends nothing for `idleMs`.
+ */
+async function* readRequests<T>(call: AsyncIterable<T> & NodeJS.EventEmitter, ctx: CallContext, def: MethodDef, idleMs: number): AsyncIterable<T> {
+  const iterator = call[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new GriotError(Code.DEADLINE_EXCEEDED, 'STREAM_IDLE', `no message arrived for ${idleMs / 1000} s; the stream was closed`)),
+          idleMs,
+        );
+      });
+      let next: IteratorResult<T>;
+      try {
+        next = await Promise.race([iterator.next(), idle]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (next.done || ctx.signal.aborted) break;
+      if (next.value instanceof MalformedRequest) throw malformed(def);
+      yield next.value;
+    }
+  } finally {
+    // Not awaited: with a read still pending (an idle stream), return() would wait for it.
+    iterator.return?.()?.catch(() => undefined);
   }
   if (ctx.signal.aborted) throw ctx.signal.reason;
 }

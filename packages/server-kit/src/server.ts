@@ -7,7 +7,7 @@ import { health, readDescriptorSet, reflectionV1, reflectionV1alpha } from '@gri
 import type { Logger } from 'pino';
 import { HealthState, healthHandlers } from './health';
 import { DescriptorIndex, reflectionHandlers } from './reflection';
-import { bindService, type ServiceHandlers } from './rpc';
+import { bindService, withTolerantDecoding, type ServiceHandlers } from './rpc';
 
 /** One API service to serve. */
 export interface ServedService<S extends ServiceDefinition = ServiceDefinition> {
@@ -37,6 +37,8 @@ export interface GriotServerOptions {
   services: ServedService[];
   /** Largest message accepted, in bytes (default 8 MiB). */
   maxReceiveMessageLength?: number;
+  /** A client stream that sends nothing for this long is ended with DEADLINE_EXCEEDED (default 120 s). */
+  streamIdleMs?: number;
   /** Server credentials (default: plaintext). */
   credentials?: ServerCredentials;
 }
@@ -69,9 +71,9 @@ export class GriotServer {
     for (const name of apiNames) {
       if (!index.hasService(name)) throw new Error(`service ${name} is not in the descriptor set; run pnpm generate`);
     }
-    const bind = { logger: options.logger, domain: options.domain, shutdownSignal: this.shutdownController.signal };
+    const bind = { logger: options.logger, domain: options.domain, shutdownSignal: this.shutdownController.signal, streamIdleMs: options.streamIdleMs };
     for (const service of options.services) {
-      this.server.addService(service.definition, bindService(service.definition, service.handlers, bind));
+      this.server.addService(withTolerantDecoding(service.definition), bindService(service.definition, service.handlers, bind));
     }
     const quiet = { ...bind, successLevel: 'debug' as const };
     const listed = [...apiNames, HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA];

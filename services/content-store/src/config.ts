@@ -4,12 +4,36 @@
 import { join } from 'node:path';
 import { readConfig, vars, type ConfigOf } from '@griot/server-kit';
 
+const MiB = 1024 * 1024;
+
 /** Every variable the content store reads, with its parser and default. */
 export const contentStoreConfigSpec = {
   CONTENT_LISTEN: vars.address('127.0.0.1:50052'),
   CONTENT_DATABASE_URL: vars.postgresUrl(),
   GRIOT_DATA_DIR: vars.path('./.griot'),
   LOG_LEVEL: vars.logLevel('info'),
+  /** The storage used when a request names none. */
+  CONTENT_DEFAULT_STORAGE: vars.oneOf(['griot.file@v1', 'griot.gcs@v1', 'griot.database@v1'] as const, 'griot.file@v1'),
+  /** The GCS bucket; the GCS storage is enabled when it is set. */
+  CONTENT_GCS_BUCKET: vars.string(undefined),
+  /** The prefix of every object the GCS storage writes. */
+  CONTENT_GCS_PREFIX: vars.string('griot'),
+  /** A GCS JSON-API endpoint other than Google's (an emulator or a test server). */
+  CONTENT_GCS_ENDPOINT: vars.string(undefined),
+  /** The Google Cloud project of the bucket. */
+  CONTENT_GCS_PROJECT: vars.string(undefined),
+  /** The largest blob the database storage holds. */
+  CONTENT_DATABASE_STORAGE_MAX_BYTES: vars.bytes('16MiB', { min: 1 }),
+  /** The largest data chunk of one UploadBlob message. */
+  CONTENT_MAX_CHUNK_BYTES: vars.bytes('4MiB', { min: 1024, max: 64 * MiB }),
+  /** The largest inline_value of a CreateManifest content. */
+  CONTENT_INLINE_VALUE_MAX_BYTES: vars.bytes('1MiB', { min: 0, max: 16 * MiB }),
+  /** How long an unfinished upload, or an uploaded blob no manifest references yet, is kept. */
+  CONTENT_UPLOAD_TTL: vars.duration('24h', { min: 1000 }),
+  /** How often the sweeper expires uploads and deletes unreferenced blobs. */
+  CONTENT_SWEEP_INTERVAL: vars.duration('5m', { min: 100 }),
+  /** An upload makes its bytes durable and records its committed size each time this many more bytes arrived. */
+  CONTENT_UPLOAD_SYNC_BYTES: vars.bytes('16MiB', { min: 1024 }),
 };
 
 /** The content store's parsed configuration. */

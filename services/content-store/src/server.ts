@@ -1,17 +1,29 @@
 /**
  * Builds and starts the content store: its database (migrated at start), its
- * gRPC server with health and reflection, listening on an injectable address.
+ * storages, its gRPC server with health and reflection, listening on an
+ * injectable address, and the sweeper.
  */
 import { content } from '@griot/proto';
 import { contentStoreMigrations } from '@griot/migrations';
 import { GriotServer, openDatabase, runMigrations, type Logger } from '@griot/server-kit';
+import { openBlobStores } from './blob-stores';
 import type { ContentStoreConfig } from './config';
+import type { ContentDeps } from './domain/content-deps';
+import { Manifests } from './domain/manifests';
+import { Reads } from './domain/reads';
+import { Sweeper, type SweepReport } from './domain/sweeper';
+import { Uploads } from './domain/uploads';
+import { contentServiceHandlers } from './grpc/content-service';
+import type { BlobStore } from './storage/blob-store';
 
 /** The ErrorInfo domain of the content store's errors. */
 export const CONTENT_DOMAIN = 'content.griot.dev';
 
 /** The knex migrations table of the content store. */
 export const CONTENT_MIGRATIONS_TABLE = 'content_store_migrations';
+
+/** Room for a message's framing and other fields above the chunk limit. */
+const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
 
 /** A running service. */
 export interface RunningService {
@@ -23,24 +35,74 @@ export interface RunningService {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** The running content store, with a handle on its sweeper (tests). */
+export interface RunningContentStore extends RunningService {
+  /** Runs one sweep now. */
+  sweep(): Promise<SweepReport>;
+}
+
+/** What tests may replace. */
+export interface ContentStoreOverrides {
+  /** The clock used for timestamps, expiries and pins. */
+  clock?: () => Date;
+  /** More storages (a storage of the same name as a configured one replaces it). */
+  stores?: BlobStore[];
+  /** Do not start the periodic sweeper (tests call `sweep()`). */
+  manualSweep?: boolean;
+}
+
 /** Starts the content store. */
-export async function startContentStore(config: ContentStoreConfig, logger: Logger): Promise<RunningService> {
+export async function startContentStore(config: ContentStoreConfig, logger: Logger, overrides: ContentStoreOverrides = {}): Promise<RunningContentStore> {
   const db = await openDatabase({ url: config.CONTENT_DATABASE_URL, dataDir: config.GRIOT_DATA_DIR, name: 'content-store', logger });
-  const applied = await runMigrations(db.knex, contentStoreMigrations, CONTENT_MIGRATIONS_TABLE);
-  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  let stores;
+  try {
+    const applied = await runMigrations(db.knex, contentStoreMigrations, CONTENT_MIGRATIONS_TABLE);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    stores = openBlobStores(config, db.knex, overrides.stores);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const deps: ContentDeps = {
+    db: db.knex,
+    stores,
+    clock: overrides.clock ?? (() => new Date()),
+    logger,
+    limits: {
+      maxChunkBytes: config.CONTENT_MAX_CHUNK_BYTES,
+      inlineValueMaxBytes: config.CONTENT_INLINE_VALUE_MAX_BYTES,
+      uploadTtlMs: config.CONTENT_UPLOAD_TTL,
+      syncEveryBytes: config.CONTENT_UPLOAD_SYNC_BYTES,
+    },
+  };
+  const uploads = new Uploads(deps);
+  const sweeper = new Sweeper(deps, uploads);
   const server = new GriotServer({
     logger,
     domain: CONTENT_DOMAIN,
-    services: [{ name: 'griot.content.v1.ContentService', definition: content.ContentServiceService, handlers: {} }],
+    // Above the chunk limit, so that a chunk a little too large is refused by
+    // the service with a message naming the limit rather than by the transport.
+    maxReceiveMessageLength: config.CONTENT_MAX_CHUNK_BYTES + MESSAGE_OVERHEAD_BYTES,
+    services: [
+      {
+        name: 'griot.content.v1.ContentService',
+        definition: content.ContentServiceService,
+        handlers: contentServiceHandlers({ uploads, manifests: new Manifests(deps), reads: new Reads(deps) }),
+      },
+    ],
   });
   const port = await server.listen(config.CONTENT_LISTEN);
   const host = config.CONTENT_LISTEN.slice(0, config.CONTENT_LISTEN.lastIndexOf(':'));
-  logger.info({ address: `${host}:${port}`, database: db.kind }, 'content store listening');
+  if (!overrides.manualSweep) sweeper.start(config.CONTENT_SWEEP_INTERVAL);
+  logger.info({ address: `${host}:${port}`, database: db.kind, storages: stores.all().map((s) => s.name), defaultStorage: stores.default.name }, 'content store listening');
   return {
     port,
     address: `${host}:${port}`,
+    sweep: () => sweeper.sweep(),
     async stop(graceMs = 10_000) {
       await server.shutdown(graceMs);
+      await sweeper.stop();
+      await stores.close();
       await db.close();
     },
   };

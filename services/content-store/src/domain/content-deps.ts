@@ -1,0 +1,38 @@
+/**
+ * What the domain layer works with: the database, the storages, a clock and
+ * the limits from configuration.
+ */
+import type { Knex } from 'knex';
+import type { Logger } from '@griot/server-kit';
+import type { BlobStores } from '../blob-stores';
+
+/** The limits the domain enforces. */
+export interface ContentLimits {
+  /** Largest data chunk of one upload message. */
+  maxChunkBytes: number;
+  /** Largest inline value. */
+  inlineValueMaxBytes: number;
+  /** How long an unfinished upload or an unreferenced new blob is kept, in ms. */
+  uploadTtlMs: number;
+  /** Bytes between two syncs of an upload. */
+  syncEveryBytes: number;
+}
+
+/** The domain's dependencies. */
+export interface ContentDeps {
+  /** The database. */
+  db: Knex;
+  /** The configured storages. */
+  stores: BlobStores;
+  /** The current time (injectable in tests). */
+  clock: () => Date;
+  /** Limits from configuration. */
+  limits: ContentLimits;
+  /** For background work (deletions, sweeps). */
+  logger: Logger;
+}
+
+/** `now` plus the upload TTL. */
+export function pinDeadline(deps: ContentDeps, now = deps.clock()): Date {
+  return new Date(now.getTime() + deps.limits.uploadTtlMs);
+}

@@ -1,0 +1,98 @@
+/**
+ * The sweeper: expires abandoned uploads (their staged bytes and record),
+ * deletes blobs that nothing references once their pin has passed, and
+ * finishes deletions a stopped process left half done. It runs at start and
+ * then every configured interval; every step is safe to run concurrently
+ * with requests and with other replicas' sweepers.
+ */
+import { blobRepository } from '../repository/blob-repository';
+import { uploadRepository } from '../repository/upload-repository';
+import type { ContentDeps } from './content-deps';
+import { deleteMarked } from './manifests';
+import type { Uploads } from './uploads';
+
+/** A deletion marked this long ago is presumed abandoned by its process. */
+const STUCK_DELETION_MS = 60_000;
+/** Rows handled per step and round. */
+const BATCH = 500;
+
+/** What one sweep did. */
+export interface SweepReport {
+  /** Upload sessions expired. */
+  expiredUploads: number;
+  /** Blobs deleted because nothing referenced them. */
+  deletedBlobs: number;
+  /** Deletions finished for a stopped process. */
+  finishedDeletions: number;
+}
+
+/** Runs sweeps. */
+export class Sweeper {
+  private running?: Promise<SweepReport>;
+  private timer?: NodeJS.Timeout;
+
+  /**
+   * @param deps - Database, storages, clock.
+   * @param uploads - To leave uploads that are streaming right now alone.
+   */
+  constructor(
+    private readonly deps: ContentDeps,
+    private readonly uploads: Uploads,
+  ) {}
+
+  /** Sweeps once (a sweep already running is joined, not repeated). */
+  sweep(): Promise<SweepReport> {
+    this.running ??= this.run().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Sweeps now in the background, then every `intervalMs`. */
+  start(intervalMs: number): void {
+    const tick = () => {
+      this.sweep().then(
+        (report) => {
+          if (report.expiredUploads + report.deletedBlobs + report.finishedDeletions > 0) this.deps.logger.info(report, 'sweep');
+        },
+        (err: unknown) => this.deps.logger.warn({ err }, 'sweep failed; retrying at the next interval'),
+      );
+    };
+    tick();
+    this.timer = setInterval(tick, intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and waits for a running sweep. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  private async run(): Promise<SweepReport> {
+    const { db } = this.deps;
+    const now = this.deps.clock();
+    const stuck = await blobRepository.findStuckDeletions(db, new Date(now.getTime() - STUCK_DELETION_MS), BATCH);
+    const finishedDeletions = await deleteMarked(this.deps, stuck);
+
+    let expiredUploads = 0;
+    for (const upload of await uploadRepository.findExpired(db, now, BATCH)) {
+      if (this.uploads.isActive(upload.uploadId)) continue;
+      // The record goes first: a client resuming from now on starts afresh
+      // rather than writing into staging that is about to be removed.
+      if (!(await uploadRepository.removeIfExpired(db, upload.uploadId, now))) continue;
+      expiredUploads += 1;
+      if (upload.complete) continue;
+      try {
+        await this.deps.stores.get(upload.storageName).abortUpload(upload.uploadId);
+      } catch (err) {
+        this.deps.logger.warn({ err, uploadId: upload.uploadId }, 'could not remove the staged bytes of an expired upload');
+      }
+    }
+
+    const candidates = await blobRepository.findCollectable(db, now, BATCH);
+    const marked = candidates.length === 0 ? [] : await db.transaction((trx) => blobRepository.markUnreferenced(trx, candidates, now));
+    const deletedBlobs = await deleteMarked(this.deps, marked);
+    return { expiredUploads, deletedBlobs, finishedDeletions };
+  }
+}
