@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { runGriot, spawnGriot, startServiceProcess, type CliRun, type ServiceProcess } from '../packages/cli/src/local-services';
+import { makeTestCertificates } from './support/certificates';
 import { createPostgresDatabase, DB_KINDS } from './support/database';
 
 jest.setTimeout(240_000);
@@ -44,7 +45,10 @@ function succeeded(run: CliRun): CliRun {
   return run;
 }
 
-describe('griot CLI end to end', () => {
+describe.each([
+  ['plaintext', false],
+  ['over TLS, with mutual TLS from the registry and the CLI to the content store', true],
+])('griot CLI end to end, %s', (_label, tls) => {
   const usePostgres = DB_KINDS.includes('postgres');
   let work: string;
   let content: ServiceProcess | undefined;
@@ -53,19 +57,49 @@ describe('griot CLI end to end', () => {
   const agentLines: string[] = [];
   let database: { url: string; drop(): Promise<void> } | undefined;
   let env: NodeJS.ProcessEnv;
+  let certDir: string | undefined;
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'griot-e2e-'));
     database = usePostgres ? await createPostgresDatabase() : undefined;
-    content = await startServiceProcess('content-store', { CONTENT_LISTEN: '127.0.0.1:0', GRIOT_DATA_DIR: join(work, 'content-data'), LOG_LEVEL: 'info' });
+    const certs = tls ? makeTestCertificates() : undefined;
+    certDir = certs?.dir;
+    content = await startServiceProcess('content-store', {
+      CONTENT_LISTEN: '127.0.0.1:0',
+      GRIOT_DATA_DIR: join(work, 'content-data'),
+      LOG_LEVEL: 'info',
+      ...(certs ? { CONTENT_TLS_CERT: certs.serverCert, CONTENT_TLS_KEY: certs.serverKey, CONTENT_TLS_CLIENT_CA: certs.caCert } : {}),
+    });
     registry = await startServiceProcess('registry', {
       REGISTRY_LISTEN: '127.0.0.1:0',
       GRIOT_DATA_DIR: join(work, 'registry-data'),
       REGISTRY_DATABASE_URL: database?.url ?? '',
-      CONTENT_STORE_ADDR: content.address,
+      // With TLS, dial by host name: the certificate names localhost, and a TLS server name may not be an IP address.
+      CONTENT_STORE_ADDR: certs ? content.address.replace('127.0.0.1', 'localhost') : content.address,
       LOG_LEVEL: 'info',
+      ...(certs
+        ? {
+            REGISTRY_TLS_CERT: certs.serverCert,
+            REGISTRY_TLS_KEY: certs.serverKey,
+            CONTENT_STORE_TLS_CA: certs.caCert,
+            CONTENT_STORE_TLS_CERT: certs.clientCert,
+            CONTENT_STORE_TLS_KEY: certs.clientKey,
+          }
+        : {}),
     });
-    env = { GRIOT_REGISTRY: registry.address, GRIOT_CONTENT: content.address };
+    const host = (address: string) => (certs ? address.replace('127.0.0.1', 'localhost') : address);
+    env = {
+      GRIOT_REGISTRY: host(registry.address),
+      GRIOT_CONTENT: host(content.address),
+      ...(certs ? { GRIOT_TLS_CA: certs.caCert, GRIOT_TLS_CERT: certs.clientCert, GRIOT_TLS_KEY: certs.clientKey } : {}),
+    };
+    if (certs) {
+      // Plaintext is refused, and so is a client without a certificate at the content store.
+      const plain = await runGriot(['search', '--json'], { GRIOT_REGISTRY: env.GRIOT_REGISTRY, GRIOT_CONTENT: env.GRIOT_CONTENT });
+      expect(plain.code).toBe(3);
+      const noCert = await runGriot(['content', 'ls'], { GRIOT_REGISTRY: env.GRIOT_REGISTRY, GRIOT_CONTENT: env.GRIOT_CONTENT, GRIOT_TLS_CA: certs.caCert });
+      expect(noCert.code).toBe(3);
+    }
   });
 
   afterAll(async () => {
@@ -76,6 +110,7 @@ describe('griot CLI end to end', () => {
     await content?.stop();
     await database?.drop();
     rmSync(work, { recursive: true, force: true });
+    if (certDir) rmSync(certDir, { recursive: true, force: true });
   });
 
   it('publishes, installs through the agent and records the completed job', async () => {

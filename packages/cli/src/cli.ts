@@ -2,7 +2,9 @@
  * The command line: global options, dispatch to a command, and the one place
  * where errors become a line on stderr and an exit code.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { CliError, ExitCode, usageError } from './cli-error';
 import type { CliIo, Command, CommandContext, OptionValues } from './command';
 import { COMMANDS } from './commands';
@@ -21,6 +23,9 @@ export const GLOBAL_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   registry: { type: 'string' },
   content: { type: 'string' },
   audience: { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -46,6 +51,9 @@ export function helpText(): string {
     `  --registry HOST:PORT   the registry (GRIOT_REGISTRY, default ${DEFAULT_REGISTRY})`,
     `  --content HOST:PORT    the content store (GRIOT_CONTENT, default ${DEFAULT_CONTENT})`,
     `  --audience NAME        audience of node tokens (GRIOT_AUDIENCE, default ${DEFAULT_AUDIENCE})`,
+    '  --tls-ca FILE          PEM CA of the services: connect with TLS (GRIOT_TLS_CA)',
+    '  --tls-cert FILE        PEM client certificate, for mutual TLS (GRIOT_TLS_CERT)',
+    '  --tls-key FILE         PEM key of --tls-cert (GRIOT_TLS_KEY)',
     '  --json                 machine-readable output on stdout',
     '  --verbose              print the cause of errors',
     '',
@@ -62,6 +70,24 @@ function parseCommandLine(command: Command, rest: string[]): { args: string[]; o
   }
 }
 
+/** Plaintext, TLS (a CA given) or mutual TLS (a client certificate and key too). */
+function channelCredentials(files: { ca: string; cert: string; key: string }): ChannelCredentials {
+  if (!files.ca && !files.cert && !files.key) return credentials.createInsecure();
+  if (Boolean(files.cert) !== Boolean(files.key)) throw usageError('--tls-cert and --tls-key go together');
+  const read = (path: string, option: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw usageError(`--${option}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  };
+  return credentials.createSsl(
+    files.ca ? read(files.ca, 'tls-ca') : null,
+    files.key ? read(files.key, 'tls-key') : null,
+    files.cert ? read(files.cert, 'tls-cert') : null,
+  );
+}
+
 function makeContext(command: Command, args: string[], options: OptionValues, io: CliIo, signal: AbortSignal): CommandContext {
   const env = io.env;
   const pick = (name: string, envName: string, fallback: string): string => {
@@ -74,6 +100,11 @@ function makeContext(command: Command, args: string[], options: OptionValues, io
   const clients = new ServiceClients(
     { service: 'registry', address: pick('registry', 'GRIOT_REGISTRY', DEFAULT_REGISTRY) },
     { service: 'content store', address: pick('content', 'GRIOT_CONTENT', DEFAULT_CONTENT) },
+    channelCredentials({
+      ca: pick('tls-ca', 'GRIOT_TLS_CA', ''),
+      cert: pick('tls-cert', 'GRIOT_TLS_CERT', ''),
+      key: pick('tls-key', 'GRIOT_TLS_KEY', ''),
+    }),
   );
   const ctx: CommandContext = {
     args,

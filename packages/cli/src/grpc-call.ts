@@ -3,7 +3,7 @@
  * to {@link CliError}s: a service that cannot be reached is one line naming
  * its address.
  */
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { content, registry, rpcErrorDetails, rpcStatus } from '@griot/proto';
 import { CliError, ExitCode } from './cli-error';
 
@@ -107,17 +107,18 @@ export class ServiceClients {
   constructor(
     readonly registryEndpoint: Endpoint,
     readonly contentEndpoint: Endpoint,
+    private readonly channelCredentials: ChannelCredentials = credentials.createInsecure(),
   ) {}
 
   /** The registry client. */
   registry(): registry.RegistryServiceClient {
-    this.registryClient ??= new registry.RegistryServiceClient(this.registryEndpoint.address, credentials.createInsecure());
+    this.registryClient ??= new registry.RegistryServiceClient(this.registryEndpoint.address, this.channelCredentials);
     return this.registryClient;
   }
 
   /** The content store client. */
   content(): content.ContentServiceClient {
-    this.contentClient ??= new content.ContentServiceClient(this.contentEndpoint.address, credentials.createInsecure());
+    this.contentClient ??= new content.ContentServiceClient(this.contentEndpoint.address, this.channelCredentials);
     return this.contentClient;
   }
 

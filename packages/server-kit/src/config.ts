@@ -3,6 +3,7 @@
  * value throws a {@link ConfigError} naming the variable and the problem, which
  * the entry point prints as one line before exiting.
  */
+import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** A configuration value that is not valid. */
@@ -116,6 +117,19 @@ export const vars = {
         throw new ConfigError(name, `"${value}" is not one of ${values.join(', ')}`);
       }
       return value as T;
+    };
+  },
+  /** An optional path to a file that must exist and be readable (a certificate, a key). */
+  file(): Parser<string | undefined> {
+    return (raw, name) => {
+      const value = present(raw);
+      if (value === undefined) return undefined;
+      try {
+        accessSync(value, constants.R_OK);
+      } catch (err) {
+        throw new ConfigError(name, `cannot read ${value}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+      return resolve(value);
     };
   },
   /** Any string; unset or empty gives the default. */

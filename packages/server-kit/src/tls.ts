@@ -72,3 +72,37 @@ export function fileVar(env: NodeJS.ProcessEnv, variable: string): { path: strin
   const value = env[variable]?.trim();
   return value ? { path: value, variable } : undefined;
 }
+
+/** The three variables of a server's TLS settings, read with {@link vars.file}. */
+export interface ServerTlsConfig {
+  cert?: string;
+  key?: string;
+  clientCa?: string;
+}
+
+/**
+ * Server credentials from a service's TLS variables (`<PREFIX>_TLS_CERT`,
+ * `<PREFIX>_TLS_KEY`, `<PREFIX>_TLS_CLIENT_CA`).
+ */
+export function serverCredentialsFromConfig(prefix: string, tls: ServerTlsConfig): ServerCredentials {
+  const names = { cert: `${prefix}_TLS_CERT`, key: `${prefix}_TLS_KEY`, clientCa: `${prefix}_TLS_CLIENT_CA` };
+  const f = (path: string | undefined, variable: string) => (path ? { path, variable } : undefined);
+  return serverCredentials({ cert: f(tls.cert, names.cert), key: f(tls.key, names.key), clientCa: f(tls.clientCa, names.clientCa) }, names);
+}
+
+/** The three variables of a client's TLS settings. */
+export interface ClientTlsConfig {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/**
+ * Client credentials from TLS variables (`<PREFIX>_TLS_CA`, `<PREFIX>_TLS_CERT`,
+ * `<PREFIX>_TLS_KEY`).
+ */
+export function clientCredentialsFromConfig(prefix: string, tls: ClientTlsConfig): ChannelCredentials {
+  const names = { ca: `${prefix}_TLS_CA`, cert: `${prefix}_TLS_CERT`, key: `${prefix}_TLS_KEY` };
+  const f = (path: string | undefined, variable: string) => (path ? { path, variable } : undefined);
+  return clientCredentials({ ca: f(tls.ca, names.ca), cert: f(tls.cert, names.cert), key: f(tls.key, names.key) }, names);
+}

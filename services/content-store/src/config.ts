@@ -12,6 +12,12 @@ export const contentStoreConfigSpec = {
   CONTENT_DATABASE_URL: vars.postgresUrl(),
   GRIOT_DATA_DIR: vars.path('./.griot'),
   LOG_LEVEL: vars.logLevel('info'),
+  /** PEM certificate chain: set with CONTENT_TLS_KEY to serve TLS instead of plaintext. */
+  CONTENT_TLS_CERT: vars.file(),
+  /** PEM private key of CONTENT_TLS_CERT. */
+  CONTENT_TLS_KEY: vars.file(),
+  /** PEM CA bundle: when set, clients must present a certificate it signed (mutual TLS). */
+  CONTENT_TLS_CLIENT_CA: vars.file(),
   /** The storage used when a request names none. */
   CONTENT_DEFAULT_STORAGE: vars.oneOf(['griot.file@v1', 'griot.gcs@v1', 'griot.database@v1'] as const, 'griot.file@v1'),
   /** The GCS bucket; the GCS storage is enabled when it is set. */
@@ -34,6 +40,8 @@ export const contentStoreConfigSpec = {
   CONTENT_SWEEP_INTERVAL: vars.duration('5m', { min: 100 }),
   /** An upload makes its bytes durable and records its committed size each time this many more bytes arrived. */
   CONTENT_UPLOAD_SYNC_BYTES: vars.bytes('16MiB', { min: 1024 }),
+  /** A client stream (UploadBlob) that sends nothing for this long is ended with DEADLINE_EXCEEDED STREAM_IDLE. */
+  CONTENT_STREAM_IDLE_TIMEOUT: vars.duration('120s', { min: 10, max: 3_600_000 }),
 };
 
 /** The content store's parsed configuration. */

@@ -5,7 +5,7 @@
  */
 import { content } from '@griot/proto';
 import { contentStoreMigrations } from '@griot/migrations';
-import { GriotServer, openDatabase, runMigrations, type Logger } from '@griot/server-kit';
+import { GriotServer, openDatabase, runMigrations, serverCredentialsFromConfig, type Logger } from '@griot/server-kit';
 import { openBlobStores } from './blob-stores';
 import type { ContentStoreConfig } from './config';
 import type { ContentDeps } from './domain/content-deps';
@@ -53,6 +53,12 @@ export interface ContentStoreOverrides {
 
 /** Starts the content store. */
 export async function startContentStore(config: ContentStoreConfig, logger: Logger, overrides: ContentStoreOverrides = {}): Promise<RunningContentStore> {
+  // Built first: a bad certificate path is a configuration error, before anything is opened.
+  const credentials = serverCredentialsFromConfig('CONTENT', {
+    cert: config.CONTENT_TLS_CERT,
+    key: config.CONTENT_TLS_KEY,
+    clientCa: config.CONTENT_TLS_CLIENT_CA,
+  });
   const db = await openDatabase({ url: config.CONTENT_DATABASE_URL, dataDir: config.GRIOT_DATA_DIR, name: 'content-store', logger });
   let stores;
   try {
@@ -80,9 +86,11 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
   const server = new GriotServer({
     logger,
     domain: CONTENT_DOMAIN,
+    streamIdleMs: config.CONTENT_STREAM_IDLE_TIMEOUT,
     // Above the chunk limit, so that a chunk a little too large is refused by
     // the service with a message naming the limit rather than by the transport.
     maxReceiveMessageLength: config.CONTENT_MAX_CHUNK_BYTES + MESSAGE_OVERHEAD_BYTES,
+    credentials,
     services: [
       {
         name: 'griot.content.v1.ContentService',
@@ -94,7 +102,7 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
   const port = await server.listen(config.CONTENT_LISTEN);
   const host = config.CONTENT_LISTEN.slice(0, config.CONTENT_LISTEN.lastIndexOf(':'));
   if (!overrides.manualSweep) sweeper.start(config.CONTENT_SWEEP_INTERVAL);
-  logger.info({ address: `${host}:${port}`, database: db.kind, storages: stores.all().map((s) => s.name), defaultStorage: stores.default.name }, 'content store listening');
+  logger.info({ address: `${host}:${port}`, tls: config.CONTENT_TLS_CERT ? (config.CONTENT_TLS_CLIENT_CA ? 'mutual' : 'server') : 'off', database: db.kind, storages: stores.all().map((s) => s.name), defaultStorage: stores.default.name }, 'content store listening');
   return {
     port,
     address: `${host}:${port}`,

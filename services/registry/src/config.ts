@@ -10,6 +10,18 @@ export const registryConfigSpec = {
   GRIOT_DATA_DIR: vars.path('./.griot'),
   LOG_LEVEL: vars.logLevel('info'),
   CONTENT_STORE_ADDR: vars.address('127.0.0.1:50052'),
+  /** PEM certificate chain: set with REGISTRY_TLS_KEY to serve TLS instead of plaintext. */
+  REGISTRY_TLS_CERT: vars.file(),
+  /** PEM private key of REGISTRY_TLS_CERT. */
+  REGISTRY_TLS_KEY: vars.file(),
+  /** PEM CA bundle: when set, clients must present a certificate it signed (mutual TLS). */
+  REGISTRY_TLS_CLIENT_CA: vars.file(),
+  /** PEM CA bundle the content store's certificate must chain to: set = TLS to the content store. */
+  CONTENT_STORE_TLS_CA: vars.file(),
+  /** PEM client certificate the registry presents to the content store (mutual TLS). */
+  CONTENT_STORE_TLS_CERT: vars.file(),
+  /** PEM private key of CONTENT_STORE_TLS_CERT. */
+  CONTENT_STORE_TLS_KEY: vars.file(),
   /** The `aud` node tokens must carry. */
   REGISTRY_TOKEN_AUDIENCE: vars.string('griot-registry'),
   /** Tolerated clock difference between a node and the registry when checking tokens. */
@@ -30,8 +42,15 @@ export const registryConfigSpec = {
   REGISTRY_LOG_FLUSH_INTERVAL: vars.duration('50ms', { min: 1, max: 10_000 }),
   /** How many buffered log lines force a write. */
   REGISTRY_LOG_FLUSH_LINES: vars.integer(500, { min: 1, max: 100_000 }),
+  /**
+   * How often a running job's log lines are copied into `installations.logs`
+   * (each copy rewrites that array; a final status always copies the rest).
+   */
+  REGISTRY_LOG_CHECKPOINT_INTERVAL: vars.duration('5s', { min: 1, max: 3_600_000 }),
   /** How many packages GetPackage keeps in memory (packages are immutable). */
   REGISTRY_PACKAGE_CACHE_SIZE: vars.integer(10_000, { min: 0, max: 10_000_000 }),
+  /** A client stream (ReportInstallation) that sends nothing for this long is ended with DEADLINE_EXCEEDED STREAM_IDLE. */
+  REGISTRY_STREAM_IDLE_TIMEOUT: vars.duration('120s', { min: 10, max: 3_600_000 }),
 };
 
 /** The registry's parsed configuration. */

@@ -5,7 +5,15 @@
  */
 import { registry } from '@griot/proto';
 import { registryMigrations } from '@griot/migrations';
-import { GriotServer, openDatabase, runMigrations, type Logger, type ServedService } from '@griot/server-kit';
+import {
+  clientCredentialsFromConfig,
+  GriotServer,
+  openDatabase,
+  runMigrations,
+  serverCredentialsFromConfig,
+  type Logger,
+  type ServedService,
+} from '@griot/server-kit';
 import { nodeAuthenticator } from './auth/node-auth';
 import { contentStoreChecker, type ArtifactChecker } from './clients/content-store-client';
 import type { RegistryConfig } from './config';
@@ -54,6 +62,12 @@ export interface RunningRegistry extends RunningService {
 
 /** Starts the registry. */
 export async function startRegistry(config: RegistryConfig, logger: Logger, overrides: RegistryOverrides = {}): Promise<RunningRegistry> {
+  // Built first: a bad certificate path is a configuration error, before anything is opened.
+  const serverCredentials = serverCredentialsFromConfig('REGISTRY', {
+    cert: config.REGISTRY_TLS_CERT,
+    key: config.REGISTRY_TLS_KEY,
+    clientCa: config.REGISTRY_TLS_CLIENT_CA,
+  });
   const db = await openDatabase({
     url: config.REGISTRY_DATABASE_URL,
     dataDir: config.GRIOT_DATA_DIR,
@@ -69,7 +83,13 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
   const events = new InstallationEvents(db, logger.child({ component: 'installation-events' }));
   await events.start();
   const feeds = new JobFeeds(events, installations, logger.child({ component: 'job-feeds' }));
-  const artifacts = overrides.artifactChecker ?? contentStoreChecker(config.CONTENT_STORE_ADDR, config.REGISTRY_CONTENT_DEADLINE);
+  const artifacts =
+    overrides.artifactChecker ??
+    contentStoreChecker(
+      config.CONTENT_STORE_ADDR,
+      config.REGISTRY_CONTENT_DEADLINE,
+      clientCredentialsFromConfig('CONTENT_STORE', { ca: config.CONTENT_STORE_TLS_CA, cert: config.CONTENT_STORE_TLS_CERT, key: config.CONTENT_STORE_TLS_KEY }),
+    );
   const authenticate = nodeAuthenticator({
     audience: config.REGISTRY_TOKEN_AUDIENCE,
     maxSkewSeconds: Math.floor(config.REGISTRY_MAX_TOKEN_SKEW / 1000),
@@ -92,12 +112,13 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
           leaseMs: config.REGISTRY_LEASE_DURATION,
           flushIntervalMs: config.REGISTRY_LOG_FLUSH_INTERVAL,
           flushLines: config.REGISTRY_LOG_FLUSH_LINES,
+          checkpointIntervalMs: config.REGISTRY_LOG_CHECKPOINT_INTERVAL,
           maxLineLength: MAX_LOG_LINE_LENGTH,
         },
       }),
     },
   };
-  const server = new GriotServer({ logger, domain: REGISTRY_DOMAIN, services: [service as unknown as ServedService] });
+  const server = new GriotServer({ logger, domain: REGISTRY_DOMAIN, streamIdleMs: config.REGISTRY_STREAM_IDLE_TIMEOUT, services: [service as unknown as ServedService], credentials: serverCredentials });
   const sweeper = startLeaseSweeper(installations, {
     intervalMs: config.REGISTRY_LEASE_SWEEP_INTERVAL,
     maxAttempts: config.REGISTRY_MAX_ATTEMPTS,

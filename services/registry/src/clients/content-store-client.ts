@@ -4,7 +4,7 @@
  * become typed errors (unreachable → UNAVAILABLE naming the address, missing
  * → FAILED_PRECONDITION ARTIFACT_NOT_FOUND, other size → ARTIFACT_SIZE_MISMATCH).
  */
-import { credentials, Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
 import { failedPrecondition, unavailable } from '@griot/server-kit';
 
@@ -19,9 +19,9 @@ export interface ArtifactChecker {
   close(): void;
 }
 
-/** A gRPC {@link ArtifactChecker} for the content store at `address`. */
-export function contentStoreChecker(address: string, deadlineMs: number): ArtifactChecker {
-  const client = new content.ContentServiceClient(address, credentials.createInsecure());
+/** A gRPC {@link ArtifactChecker} for the content store at `address` (plaintext unless `channelCredentials` say TLS). */
+export function contentStoreChecker(address: string, deadlineMs: number, channelCredentials: ChannelCredentials = credentials.createInsecure()): ArtifactChecker {
+  const client = new content.ContentServiceClient(address, channelCredentials);
   return {
     async checkArtifact(sha256, size, metadata) {
       const blob = await new Promise<content.Blob | undefined>((resolve, reject) => {
