@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { verifyDocument, verifyNodeToken } from '@griot/did';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -105,5 +107,43 @@ describe('helpers', () => {
 
   it('parses tags', () => {
     expect(parseTags(['a=1', 'b=x=y', 'c='])).toEqual({ a: '1', b: 'x=y', c: '' });
+  });
+});
+
+describe('tools for other clients', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'griot-cli-tools-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints a node token the registry would accept, for the chosen audience and lifetime', async () => {
+    const key = join(dir, 'node.json');
+    const did = (await run(['keygen', '--out', key])).stdout.trim();
+    const r = await run(['token', '--node', key, '--ttl', '120'], { GRIOT_AUDIENCE: 'my-registry' });
+    expect(r.code).toBe(0);
+    const verified = verifyNodeToken(r.stdout.trim(), { audience: 'my-registry' });
+    expect(verified.did).toBe(did);
+    expect(verified.expiresAt - verified.issuedAt).toBe(120);
+    expect(() => verifyNodeToken(r.stdout.trim(), { audience: 'griot-registry' })).toThrow();
+    expect((await run(['token', '--node', key, '--ttl', '3600'])).code).toBe(ExitCode.USAGE);
+  });
+
+  it('prints a RegisterPackage body whose manifest verifies against the author and names the packed artifact', async () => {
+    const key = join(dir, 'author.json');
+    const did = (await run(['keygen', '--out', key])).stdout.trim();
+    const pkg = join(dir, 'pkg');
+    mkdirSync(pkg);
+    writeFileSync(join(pkg, 'griot.json'), JSON.stringify({ name: 'tool', version: '0.1.0', nodeClass: 'edge', dependencies: { base: '^1' } }));
+    writeFileSync(join(pkg, 'run.sh'), 'echo hi\n');
+    const artifact = join(dir, 'tool.tgz');
+    const r = await run(['sign', pkg, '--key', key, '-o', artifact]);
+    expect(r.code).toBe(0);
+    const body = JSON.parse(r.stdout) as { package_id: string; manifest: Record<string, unknown>; artifact_url: string };
+    expect(body.package_id).toBe(createHash('sha256').update(readFileSync(artifact)).digest('hex'));
+    expect(body.artifact_url).toBe(`griot-content://sha256/${body.package_id}`);
+    expect(body.manifest).toMatchObject({ name: 'tool', version: '0.1.0', nodeClass: 'edge', dependencies: { base: '^1' }, author: did });
+    expect(verifyDocument(body.manifest, { expectedController: did }).controller).toBe(did);
+    expect((await run(['pack', pkg])).stdout.trim()).toBe(body.package_id);
   });
 });

@@ -10,17 +10,21 @@ import { logsCommand } from './logs';
 import { packCommand } from './pack';
 import { publishCommand } from './publish';
 import { searchCommand, showCommand } from './search';
+import { signCommand } from './sign';
+import { tokenCommand } from './token';
 
 /** The commands. */
 export const COMMANDS: readonly Command[] = [
   keygenCommand,
   packCommand,
   publishCommand,
+  signCommand,
   searchCommand,
   showCommand,
   installCommand,
   logsCommand,
   agentCommand,
+  tokenCommand,
   contentPutCommand,
   contentGetCommand,
   contentLsCommand,
