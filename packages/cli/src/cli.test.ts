@@ -144,6 +144,6 @@ describe('tools for other clients', () => {
     expect(body.artifact_url).toBe(`griot-content://sha256/${body.package_id}`);
     expect(body.manifest).toMatchObject({ name: 'tool', version: '0.1.0', nodeClass: 'edge', dependencies: { base: '^1' }, author: did });
     expect(verifyDocument(body.manifest, { expectedController: did }).controller).toBe(did);
-    expect((await run(['pack', pkg])).stdout.trim()).toBe(body.package_id);
+    expect((await run(['pack', pkg, '-o', join(dir, 'again.tgz')])).stdout.trim()).toBe(body.package_id);
   });
 });
