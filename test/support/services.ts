@@ -14,6 +14,8 @@ import { createPostgresDatabase, type DbKind } from './database';
 export interface StartedService {
   /** `127.0.0.1:port`. */
   address: string;
+  /** The service's PostgreSQL URL (undefined on PGlite), to look into its tables. */
+  databaseUrl?: string;
   /** Stops the service and removes its database and data folder. */
   stop(): Promise<void>;
 }
@@ -39,6 +41,7 @@ export async function startTestContentStore(kind: DbKind, env: NodeJS.ProcessEnv
   const service = await startContentStore(config, silentLogger());
   return {
     address: service.address,
+    databaseUrl: p.url,
     async stop() {
       await service.stop(1000);
       await p.cleanup();
@@ -59,6 +62,7 @@ export async function startTestRegistry(kind: DbKind, contentStoreAddr = '127.0.
   const service = await startRegistry(config, silentLogger());
   return {
     address: service.address,
+    databaseUrl: p.url,
     async stop() {
       await service.stop(1000);
       await p.cleanup();

@@ -84,6 +84,26 @@ export interface BindOptions {
   shutdownSignal?: AbortSignal;
   /** A client stream that sends nothing for this long is ended with DEADLINE_EXCEEDED (default 120 s). */
   streamIdleMs?: number;
+  /** Request metadata larger than this (names, values and 32 bytes per entry) is RESOURCE_EXHAUSTED (default 16 KiB). */
+  maxMetadataBytes?: number;
+}
+
+/** The default largest request metadata, as gRPC's C core counts it (its hard limit). */
+export const DEFAULT_MAX_METADATA_BYTES = 16 * 1024;
+
+/** Longest delay a Node timer can hold. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** RESOURCE_EXHAUSTED METADATA_TOO_LARGE when the request metadata is over `limit` bytes. */
+function metadataProblem(metadata: Metadata, limit: number): GriotError | undefined {
+  let size = 0;
+  for (const [key, values] of Object.entries(metadata.toJSON())) {
+    for (const value of values) size += key.length + (typeof value === 'string' ? Buffer.byteLength(value) : value.length) + 32;
+  }
+  if (size <= limit) return undefined;
+  return new GriotError(Code.RESOURCE_EXHAUSTED, 'METADATA_TOO_LARGE', `the request metadata is ${size} bytes; at most ${limit} bytes are accepted`, {
+    metadata: { size: String(size), limit: String(limit) },
+  });
 }
 
 /** A request whose bytes could not be decoded; handlers never see it: it becomes INVALID_ARGUMENT. */
@@ -173,8 +193,16 @@ async function runCall(
   } catch {
     // The call may already be over (cancelled before we started).
   }
+  // grpc-js reports a passed deadline as a cancellation only once the stream has closed, which can
+  // be after a handler committed a write; abort the signal at the deadline itself, as documented.
+  const untilDeadline = deadline ? deadline.getTime() - Date.now() : Infinity;
+  const deadlineTimer = untilDeadline < MAX_TIMER_MS
+    ? setTimeout(() => controller.abort(new GriotError(Code.DEADLINE_EXCEEDED, 'DEADLINE_EXCEEDED', 'the call deadline passed')), Math.max(0, untilDeadline))
+    : undefined;
   let status: StatusObject | undefined;
   try {
+    const tooLarge = metadataProblem(call.metadata, options.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES);
+    if (tooLarge) throw tooLarge;
     await fn(ctx);
   } catch (err) {
     status = controller.signal.aborted && !(err instanceof GriotError)
@@ -182,6 +210,8 @@ async function runCall(
       : toGrpcStatus(err, { domain: options.domain, requestId });
     if (status.code === Code.INTERNAL) logger.error({ err }, 'unexpected error');
     else if (status.code === Code.UNAVAILABLE) logger.warn({ err }, 'dependency unavailable');
+  } finally {
+    clearTimeout(deadlineTimer);
   }
   const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
   const code = status?.code ?? Code.OK;

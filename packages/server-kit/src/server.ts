@@ -39,6 +39,8 @@ export interface GriotServerOptions {
   maxReceiveMessageLength?: number;
   /** A client stream that sends nothing for this long is ended with DEADLINE_EXCEEDED (default 120 s). */
   streamIdleMs?: number;
+  /** Request metadata larger than this is RESOURCE_EXHAUSTED METADATA_TOO_LARGE (default 16 KiB). */
+  maxMetadataBytes?: number;
   /** Server credentials (default: plaintext). */
   credentials?: ServerCredentials;
 }
@@ -71,7 +73,7 @@ export class GriotServer {
     for (const name of apiNames) {
       if (!index.hasService(name)) throw new Error(`service ${name} is not in the descriptor set; run pnpm generate`);
     }
-    const bind = { logger: options.logger, domain: options.domain, shutdownSignal: this.shutdownController.signal, streamIdleMs: options.streamIdleMs };
+    const bind = { logger: options.logger, domain: options.domain, shutdownSignal: this.shutdownController.signal, streamIdleMs: options.streamIdleMs, maxMetadataBytes: options.maxMetadataBytes };
     for (const service of options.services) {
       this.server.addService(withTolerantDecoding(service.definition), bindService(service.definition, service.handlers, bind));
     }

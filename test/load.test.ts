@@ -1,0 +1,18 @@
+/**
+ * The load harness of bench/load-harness.ts, held for a few seconds: every
+ * workload makes progress and no call fails. The 60-second figures come from
+ * `pnpm load`.
+ */
+import { formatLoadReport, runLoad } from '../bench/load-harness';
+
+const SECONDS = Number(process.env.LOAD_TEST_SECONDS ?? 8);
+
+describe('mixed load', () => {
+  it(`holds uploads, downloads, registry reads and a reported, watched job for ${SECONDS} s with no error`, async () => {
+    const report = await runLoad({ seconds: SECONDS });
+    const table = formatLoadReport(report);
+    expect({ errors: report.errors, table }).toEqual({ errors: 0, table });
+    for (const w of report.workloads) expect({ workload: w.name, progressed: w.calls > 0 }).toEqual({ workload: w.name, progressed: true });
+    for (const [service, mib] of Object.entries(report.peakRssMiB)) expect({ service, sampled: mib > 0 }).toEqual({ service, sampled: true });
+  }, 120_000);
+});
