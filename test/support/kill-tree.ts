@@ -1,0 +1,42 @@
+/**
+ * Killing a process started through tsx for real: `tsx file.ts` is a wrapper
+ * process whose child runs the code, and a SIGKILL of the wrapper leaves that
+ * child running (orphaned, still serving). Fault tests kill the whole tree.
+ */
+import { execFileSync, type ChildProcess } from 'node:child_process';
+
+/** The pids of every descendant of `pid`, deepest first. */
+export function descendantsOf(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const line of execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' }).split('\n')) {
+    const [child, parent] = line.trim().split(/\s+/).map(Number);
+    if (!child || parent === undefined) continue;
+    children.set(parent, [...(children.get(parent) ?? []), child]);
+  }
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    for (const c of children.get(p) ?? []) {
+      walk(c);
+      out.push(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/**
+ * Sends `signal` (SIGKILL by default) to a child process and all its
+ * descendants, the deepest first, and resolves once the child has exited.
+ */
+export async function killTree(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (child.pid === undefined) return;
+  const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r()));
+  for (const pid of [...descendantsOf(child.pid), child.pid]) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+  await exited;
+}
