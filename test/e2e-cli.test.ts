@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { runGriot, spawnGriot, startServiceProcess, type CliRun, type ServiceProcess } from '../packages/cli/src/local-services';
+import { runGriot, spawnGriot, startServiceProcess, type CliRun, type ServiceProcess } from './support/process';
 import { makeTestCertificates } from './support/certificates';
 import { createPostgresDatabase, DB_KINDS } from './support/database';
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { writeKeyFile } from '@griot/did';
 import { content, registry } from '@griot/proto';
-import { spawnGriot } from '../packages/cli/src/local-services';
+import { spawnGriot } from './support/process';
 import { packDirectory } from '../packages/cli/src/pack';
 import { createPostgresDatabase } from './support/database';
 import { newIdentity, nodeAuth, publishTestPackage, unary, type Identity } from './support/fixtures';

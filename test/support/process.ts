@@ -1,15 +1,19 @@
 /**
- * Runs TypeScript entry points of the repository as real processes (through
- * tsx), for end-to-end tests.
+ * Runs TypeScript entry points of the repository as real processes, for
+ * end-to-end tests and `pnpm demo`: the services, and the griot CLI.
+ *
+ * Each is one `node --import tsx ENTRY` process (not the tsx CLI, which runs
+ * node as a child of its own), so a signal reaches the program itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 
 /** The repository root. */
 export const REPO_ROOT = join(__dirname, '..', '..');
 
-/** The tsx binary of the workspace. */
-export const TSX = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+/** The CLI's entry point. */
+const GRIOT_MAIN = 'packages/cli/src/main.ts';
 
 /** What a finished process did. */
 export interface ProcessResult {
@@ -21,7 +25,8 @@ export interface ProcessResult {
 
 /** Starts `tsx <entry> ...args` with the given extra environment. */
 export function spawnTs(entry: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): ChildProcess {
-  return spawn(TSX, [join(REPO_ROOT, entry), ...args], {
+  // The cwd is the repository, where `--import tsx` resolves.
+  return spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, entry), ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,7 +94,7 @@ export interface ServiceProcess {
   address: string;
   /** Resolves when the process exits. */
   exited: Promise<ProcessResult>;
-  /** Sends SIGTERM and waits for the exit. */
+  /** Sends SIGTERM (SIGKILL if it has not exited 10 s later) and waits for the exit. */
   stop(): Promise<ProcessResult>;
 }
 
@@ -111,7 +116,53 @@ export async function startServiceProcess(service: keyof typeof SERVICE_ENTRIES,
     exited,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
+}
+
+/** What a CLI run printed and its exit code. */
+export interface CliRun {
+  /** The exit code. */
+  readonly code: number;
+  /** Standard output. */
+  readonly stdout: string;
+  /** Standard error. */
+  readonly stderr: string;
+}
+
+/**
+ * Runs `griot ARGS…` as a child process.
+ *
+ * @param args - The arguments.
+ * @param env - Extra environment (GRIOT_REGISTRY, GRIOT_CONTENT).
+ * @param onStdoutLine - Receives each stdout line as it comes.
+ */
+export function runGriot(args: readonly string[], env: NodeJS.ProcessEnv, onStdoutLine?: (line: string) => void): Promise<CliRun> {
+  const child = spawnTs(GRIOT_MAIN, env, [...args]);
+  let stdout = '';
+  let stderr = '';
+  if (onStdoutLine) createInterface({ input: child.stdout! }).on('line', onStdoutLine);
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+}
+
+/**
+ * Starts `griot ARGS…` in the background (such as the agent).
+ *
+ * @param args - The arguments.
+ * @param env - Extra environment.
+ * @param onLine - Receives each output line, stdout and stderr.
+ */
+export function spawnGriot(args: readonly string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void): ChildProcess {
+  const child = spawnTs(GRIOT_MAIN, env, [...args]);
+  createInterface({ input: child.stdout! }).on('line', onLine);
+  createInterface({ input: child.stderr! }).on('line', onLine);
+  return child;
 }
