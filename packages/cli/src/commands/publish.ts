@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { signDocument } from '@griot/did';
+import { canonicalizeJson, signDocument } from '@griot/did';
 import { content, type registry } from '@griot/proto';
 import { uploadFile } from '../blob-transfer';
 import { CliError, ExitCode } from '../cli-error';
@@ -69,20 +69,10 @@ async function recordArtifactManifest(ctx: CommandContext, packed: PackResult): 
   return created.manifest?.id ?? '';
 }
 
-/** JSON with object keys sorted, to compare manifests whatever their key order. */
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 /** True when a registered manifest, proof aside, is the one about to be signed. */
 export function sameManifest(registered: registry.Package, unsigned: Record<string, unknown>): boolean {
   const { proof: _proof, ...rest } = (registered.manifest ?? {}) as Record<string, unknown>;
-  return stableJson(rest) === stableJson(unsigned);
+  return canonicalizeJson(rest) === canonicalizeJson(unsigned);
 }
 
 async function registeredPackage(ctx: CommandContext, packageId: string): Promise<registry.Package | undefined> {
