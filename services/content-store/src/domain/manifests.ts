@@ -103,9 +103,10 @@ export class Manifests {
   /**
    * Saves a manifest and its contents in one transaction: every referenced
    * blob is locked against deletion while the records are written, so either
-   * all exist afterwards or none.
+   * all exist afterwards or none. When `signal` is aborted by then (the
+   * caller's deadline passed, or it cancelled), the transaction rolls back.
    */
-  async create(input: ManifestInput): Promise<ManifestRecord> {
+  async create(input: ManifestInput, signal?: AbortSignal): Promise<ManifestRecord> {
     const classId = requireUuid('class_id', input.classId);
     const unpackerName = requireText('unpacker_name', input.unpackerName);
     const tags = requireJsonObject('tags', input.tags);
@@ -141,6 +142,8 @@ export class Manifests {
       });
       const manifest = await manifestRepository.insert(trx, { classId, unpackerName, tags, createdAt: now, contents });
       await blobRepository.clearPins(trx, keys);
+      // A caller that was already told DEADLINE_EXCEEDED or CANCELLED must not find the manifest saved.
+      signal?.throwIfAborted();
       return manifest;
     });
   }

@@ -220,8 +220,11 @@ export class Uploads {
     let position = startedAt;
     let recorded = startedAt;
     let lastSyncAt = startedAt;
-    // One sync at a time runs behind the writes, so receiving goes on while it does.
+    // One sync at a time runs behind the writes, so receiving goes on while it
+    // does; when the next is due before it ends, the next waits for more bytes
+    // rather than holding the stream up.
     let syncing: Promise<number> | undefined;
+    let syncRunning = false;
     const settleSync = async () => {
       if (syncing) recorded = await syncing;
       syncing = undefined;
@@ -254,10 +257,14 @@ export class Uploads {
           await writer.write(data);
           position += data.length;
         }
-        if (position - lastSyncAt >= limits.syncEveryBytes) {
+        if (position - lastSyncAt >= limits.syncEveryBytes && !syncRunning) {
           await settleSync();
+          syncRunning = true;
           syncing = this.checkpoint(writer, uploadId, false);
-          syncing.catch(() => undefined);
+          syncing.then(
+            () => (syncRunning = false),
+            () => (syncRunning = false),
+          );
           lastSyncAt = position;
         }
         finished = message.finishWrite;

@@ -53,7 +53,7 @@ export function contentServiceHandlers(domain: ContentDomain): ServiceHandlers<t
       return { blob: toBlobMessage(await uploads.getBlob(request.sha256, request.storageName)) };
     },
 
-    async createManifest(request) {
+    async createManifest(request, ctx) {
       const manifest = await manifests.create({
         classId: request.classId,
         unpackerName: request.unpackerName,
@@ -68,7 +68,7 @@ export function contentServiceHandlers(domain: ContentDomain): ServiceHandlers<t
           storageName: c.storageName,
           source: c.source,
         })),
-      });
+      }, ctx.signal);
       return { manifest: toManifestMessage(manifest) };
     },
 
