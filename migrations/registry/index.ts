@@ -5,9 +5,13 @@
 import type { Migration } from '../migration';
 import * as seedSchema from './001_seed_schema';
 import * as jobsAndLookups from './002_jobs_and_lookups';
+import * as manifestPathIndex from './003_manifest_path_index';
+import * as installationLogLines from './004_installation_log_lines';
 
 /** Every registry migration, oldest first. */
 export const registryMigrations: Migration[] = [
   { name: '001_seed_schema', ...seedSchema },
   { name: '002_jobs_and_lookups', ...jobsAndLookups },
+  { name: '003_manifest_path_index', ...manifestPathIndex },
+  { name: '004_installation_log_lines', ...installationLogLines },
 ];

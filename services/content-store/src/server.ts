@@ -3,7 +3,6 @@
  * storages, its gRPC server with health and reflection, listening on an
  * injectable address, and the sweeper.
  */
-import { content } from '@griot/proto';
 import { contentStoreMigrations } from '@griot/migrations';
 import { GriotServer, openDatabase, runMigrations, serverCredentialsFromConfig, type Logger } from '@griot/server-kit';
 import { openBlobStores } from './blob-stores';
@@ -13,6 +12,7 @@ import { Manifests } from './domain/manifests';
 import { Reads } from './domain/reads';
 import { Sweeper, type SweepReport } from './domain/sweeper';
 import { Uploads } from './domain/uploads';
+import { contentServiceDefinition } from './grpc/upload-request-decoder';
 import { contentServiceHandlers } from './grpc/content-service';
 import type { BlobStore } from './storage/blob-store';
 
@@ -94,7 +94,7 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
     services: [
       {
         name: 'griot.content.v1.ContentService',
-        definition: content.ContentServiceService,
+        definition: contentServiceDefinition,
         handlers: contentServiceHandlers({ uploads, manifests: new Manifests(deps), reads: new Reads(deps) }),
       },
     ],

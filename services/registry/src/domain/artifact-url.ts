@@ -3,7 +3,7 @@
  * (`griot-content://sha256/<hex>`, the default) or at an outside URL.
  */
 import { invalidField } from '@griot/server-kit';
-import { shorten } from './identifiers';
+import { requireNoNul, shorten } from './identifiers';
 
 /** The scheme of artifacts kept in Griot's content store. */
 export const CONTENT_STORE_SCHEME = 'griot-content:';
@@ -28,6 +28,7 @@ export function contentStoreUrl(sha256: string): string {
  * @throws INVALID_ARGUMENT INVALID_ARTIFACT_URL on `artifact_url`.
  */
 export function resolveArtifactUrl(url: string, packageId: string): ArtifactLocation {
+  requireNoNul(url, 'artifact_url');
   if (url === '') return { url: contentStoreUrl(packageId), inContentStore: true };
   if (url.startsWith('griot-content:')) {
     const match = /^griot-content:\/\/sha256\/([0-9a-f]{64})$/.exec(url);

@@ -34,6 +34,15 @@ export function requireJobId(value: string, field = 'job_id'): string {
   return value.toLowerCase();
 }
 
+/**
+ * Checks free text bound for a PostgreSQL text column, which cannot hold NUL.
+ * @throws INVALID_ARGUMENT INVALID_CHARACTER naming `field`.
+ */
+export function requireNoNul(value: string, field: string): string {
+  if (value.includes('\u0000')) throw invalidField(field, 'INVALID_CHARACTER', 'contains a NUL character');
+  return value;
+}
+
 /** Cuts long user input down for messages. */
 export function shorten(value: string, max = 80): string {
   return value.length > max ? `${value.slice(0, max)}…` : value;

@@ -44,6 +44,41 @@ const NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
 const MAX_NAME = 214;
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
 
+/** Deepest nesting of objects and lists in a manifest or a manifest filter (the protobuf decoder stops near 33 anyway). */
+export const MAX_JSON_DEPTH = 32;
+
+/** Why a JSON value cannot be stored or queried as JSONB. */
+export interface JsonShapeProblem {
+  /** TOO_DEEP or NUL_CHARACTER. */
+  kind: 'TOO_DEEP' | 'NUL_CHARACTER';
+  /** The problem in words. */
+  description: string;
+}
+
+/**
+ * Checks a JSON value before anything recurses into it (JSON.stringify,
+ * canonicalization, PostgreSQL): no nesting deeper than `maxDepth`, and no
+ * NUL character in a key or a string, which JSONB rejects. Walks without
+ * recursion, so a value of any depth is safe to check.
+ */
+export function jsonShapeProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): JsonShapeProblem | undefined {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return { kind: 'NUL_CHARACTER', description: 'contains a NUL character in a string' };
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= maxDepth) return { kind: 'TOO_DEEP', description: `nests objects and lists deeper than ${maxDepth} levels` };
+    for (const [key, child] of Object.entries(v)) {
+      if (key.includes('\u0000')) return { kind: 'NUL_CHARACTER', description: 'contains a NUL character in a key' };
+      stack.push([child, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
 /** The byte length of a manifest as JSON. */
 export function manifestBytes(manifest: unknown): number {
   return Buffer.byteLength(JSON.stringify(manifest ?? null), 'utf8');
@@ -66,6 +101,13 @@ export function packageNameProblem(name: string): string | undefined {
  */
 export function validateManifest(manifest: Record<string, unknown> | undefined, options: { maxBytes: number }): ValidManifest {
   if (manifest === undefined) throw invalidField('manifest', 'MANIFEST_REQUIRED', 'is required: the signed package manifest');
+  // Before anything recurses into it (size, canonicalization) or stores it as JSONB.
+  const shape = jsonShapeProblem(manifest);
+  if (shape) {
+    throw invalidArgument(shape.kind === 'TOO_DEEP' ? 'MANIFEST_TOO_DEEP' : 'INVALID_MANIFEST', `manifest ${shape.description}`, [
+      { field: 'manifest', description: shape.description },
+    ]);
+  }
   const bytes = manifestBytes(manifest);
   if (bytes > options.maxBytes) {
     throw invalidArgument(

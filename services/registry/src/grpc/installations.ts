@@ -18,7 +18,7 @@ import {
 import { parseDid, DidError } from '@griot/did';
 import { requireSameNode, type NodeAuthenticator } from '../auth/node-auth';
 import { resolveInstallOrder } from '../domain/dependency-resolution';
-import { requireJobId, requirePackageId, shorten } from '../domain/identifiers';
+import { requireJobId, requireNoNul, requirePackageId, shorten } from '../domain/identifiers';
 import { assertTransition } from '../domain/installation-state';
 import type { JobFeeds } from '../events/job-feeds';
 import type { InstallationEvents } from '../events/installation-events';
@@ -75,6 +75,8 @@ export function installationHandlers(deps: InstallationHandlerDeps): Handlers {
       const root = await packages.findById(packageId);
       if (!root) throw notFound('Package', packageId, `package ${packageId} is not registered`);
       const order = await resolveInstallOrder(resolvable(root), async (name) => (await packages.findByName(name)).map(resolvable));
+      // A caller that was already told DEADLINE_EXCEEDED or CANCELLED must not find a job it would create again.
+      ctx.signal.throwIfAborted();
       const row = await installations.create({ packageId, targetNodeId: target, installOrder: order.map((p) => p.packageId) });
       return { installation: installationToProto({ ...row, logs: [] }) };
     },
@@ -153,7 +155,7 @@ export function installationHandlers(deps: InstallationHandlerDeps): Handlers {
           } else if (message.jobId !== '' && message.jobId.toLowerCase() !== session.jobId) {
             throw invalidField('job_id', 'JOB_ID_CHANGED', `is ${shorten(message.jobId)} but this stream reports on job ${session.jobId}; use one stream per job`);
           }
-          await session.accept(message.logLines, statusFromProto(message.status, 'status'), message.statusMessage);
+          await session.accept(message.logLines, statusFromProto(message.status, 'status'), requireNoNul(message.statusMessage, 'status_message'));
         }
         if (!session) throw invalidArgument('EMPTY_REPORT', 'the report stream had no message; the first message must name job_id', [{ field: 'job_id', description: 'is required in the first message' }]);
         return { installation: installationToProto(await session.close()) };
@@ -166,6 +168,7 @@ export function installationHandlers(deps: InstallationHandlerDeps): Handlers {
       const caller = authenticate(ctx.metadata);
       const jobId = requireJobId(request.jobId);
       if (request.reason.length > MAX_REASON) throw invalidField('reason', 'REASON_TOO_LONG', `is ${request.reason.length} characters long, at most ${MAX_REASON} allowed`);
+      requireNoNul(request.reason, 'reason');
       const row = await findJob(jobId, false);
       requireSameNode(caller, row.targetNodeId, `cancel job ${jobId}`);
       const cancelled = await installations.cancel(jobId, request.reason || `cancelled by ${caller}`);

@@ -19,7 +19,7 @@ import { resolveArtifactUrl } from '../domain/artifact-url';
 import { resolveInstallOrder, type ResolvablePackage } from '../domain/dependency-resolution';
 import { requirePackageId, shorten } from '../domain/identifiers';
 import { LruCache } from '../domain/lru-cache';
-import { validateManifest } from '../domain/manifest';
+import { jsonShapeProblem, validateManifest } from '../domain/manifest';
 import type { PackageCursor, PackageFilters, PackageRow, PackagesRepository } from '../repository/packages-repository';
 import { packageToProto } from './convert';
 
@@ -68,6 +68,8 @@ export function packageHandlers(deps: PackageHandlerDeps): Handlers {
       const existing = await packages.findById(packageId);
       if (existing) return sameOrConflict(existing, candidate);
       if (location.inContentStore) await deps.artifacts.checkArtifact(packageId, manifest.artifact.size, ctx.outgoingMetadata());
+      // A caller that was already told DEADLINE_EXCEEDED or CANCELLED must not find the package registered.
+      ctx.signal.throwIfAborted();
       const { row, inserted } = await packages.insert(candidate);
       if (!inserted) return sameOrConflict(row, candidate);
       ctx.logger.info({ packageId, name: manifest.name, version: manifest.version, author: manifest.author }, 'package registered');
@@ -96,7 +98,11 @@ export function packageHandlers(deps: PackageHandlerDeps): Handlers {
       };
       for (const [field, value] of [['author_did', filters.authorDid], ['name', filters.name], ['version', filters.version], ['node_class', filters.nodeClass]] as const) {
         if (value !== undefined && value.length > 255) throw invalidField(field, 'FILTER_TOO_LONG', `is ${value.length} characters long, at most 255 allowed`);
+        // PostgreSQL text cannot hold NUL; such a filter is malformed, not merely unmatched.
+        if (value?.includes('\u0000')) throw invalidField(field, 'INVALID_CHARACTER', 'contains a NUL character');
       }
+      const shape = filters.contains && jsonShapeProblem(filters.contains);
+      if (shape) throw invalidField('manifest_contains', shape.kind === 'TOO_DEEP' ? 'FILTER_TOO_DEEP' : 'INVALID_CHARACTER', shape.description);
       if (filters.contains && Buffer.byteLength(JSON.stringify(filters.contains)) > deps.maxManifestBytes) {
         throw invalidField('manifest_contains', 'FILTER_TOO_LARGE', `is larger than the manifest limit of ${deps.maxManifestBytes} bytes`);
       }

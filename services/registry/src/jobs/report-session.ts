@@ -1,9 +1,13 @@
 /**
  * One agent's report stream on one claimed job: log lines are buffered and
- * written in batches (one UPDATE and one NOTIFY per batch, every flush
- * interval or every N lines), status changes are written at once, and the
- * lease is renewed while the stream is open. Writes are fenced by the claim's
- * attempt number, so an agent whose lease expired cannot write over a newer claim.
+ * written in batches (one statement and one NOTIFY per batch, every flush
+ * interval or every N lines: an INSERT into the log lines table and an
+ * UPDATE of the job's row), status changes are written at once, and the
+ * lease is renewed while the stream is open. Every checkpoint interval, the
+ * next batch also checkpoints the log into `installations.logs` (and a final
+ * status always does; see the installations repository). Writes are fenced
+ * by the claim's attempt number, so an agent whose lease expired cannot write
+ * over a newer claim.
  */
 import { failedPrecondition, invalidField } from '@griot/server-kit';
 import { assertReportable, isTerminal, type JobStatus } from '../domain/installation-state';
@@ -19,6 +23,11 @@ export interface ReportSessionOptions {
   flushLines: number;
   /** Longest log line, in characters. */
   maxLineLength: number;
+  /**
+   * Longest time between two checkpoints of the log into
+   * `installations.logs` while the job runs (a final status always checkpoints).
+   */
+  checkpointIntervalMs: number;
 }
 
 /** A report stream on a running job. */
@@ -32,6 +41,7 @@ export class ReportSession {
   private readonly renewTimer: NodeJS.Timeout;
   private last?: InstallationRow;
   private lastWrite = Date.now();
+  private lastCheckpoint = Date.now();
 
   constructor(
     private readonly repository: InstallationsRepository,
@@ -123,6 +133,8 @@ export class ReportSession {
     this.pendingStatus = undefined;
     const previous = this.chain;
     this.enqueue(async () => {
+      // Decided when the write starts, so a slow database does not bunch checkpoints up.
+      const checkpoint = Date.now() - this.lastCheckpoint >= this.options.checkpointIntervalMs;
       const row = await this.repository.appendReport({
         jobId: this.jobId,
         attempt: this.attempt,
@@ -130,8 +142,10 @@ export class ReportSession {
         status: status?.status,
         statusMessage: status?.message,
         leaseMs: this.options.leaseMs,
+        checkpoint,
       });
       this.lastWrite = Date.now();
+      if (checkpoint) this.lastCheckpoint = this.lastWrite;
       if (!row) await this.lostClaim();
       else this.last = row;
     });

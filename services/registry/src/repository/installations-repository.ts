@@ -1,9 +1,25 @@
 /**
- * SQL of the `installations` table: create, read, list, claim with
- * `FOR UPDATE SKIP LOCKED`, batched log appends, lease renewal and expiry,
- * cancellation. Every change NOTIFYs the job's id on
+ * SQL of the `installations` table and its log lines: create, read, list,
+ * claim with `FOR UPDATE SKIP LOCKED`, batched log appends, lease renewal and
+ * expiry, cancellation. Every change NOTIFYs the job's id on
  * {@link JOB_EVENTS_CHANNEL} in the same statement (delivered at commit), and
  * new pending work NOTIFYs the node's DID on {@link JOB_QUEUE_CHANNEL}.
+ *
+ * Log lines (migration 004): each batch is one multi-row INSERT into the
+ * append-only `installation_log_lines` (line_no from 0), in the same
+ * statement as the UPDATE of the job's row that counts them (`log_count`),
+ * renews the lease and fences the claim. Readers (GetInstallation,
+ * WatchInstallation) read line ranges from that table by primary key, never
+ * from `installations.logs`. The seed's `logs` array is kept complete by
+ * checkpoints (`checkpointLogs`): the lines [logs_checkpointed,
+ * log_count) are appended to it in one batch, with the first batch a report
+ * session writes once REGISTRY_LOG_CHECKPOINT_INTERVAL has passed since its
+ * last checkpoint, and always in the UPDATE that makes a job final
+ * (completed, failed, cancelled) or ends its lease. So a finished job's
+ * `logs` holds every line in order (checked by the tests), and a running
+ * job's `logs` misses at most the lines written since its last checkpoint.
+ * The array is still rewritten on each checkpoint (O(n) each), but every few
+ * seconds instead of on every 50 ms flush.
  */
 import type { Knex } from 'knex';
 import type { JobStatus } from '../domain/installation-state';
@@ -101,6 +117,23 @@ function columns(alias?: string): string {
 
 const COLUMNS = columns();
 
+/**
+ * The new value of `installations.logs` at a checkpoint, in an UPDATE of
+ * `installations`: the lines not yet in it, read from the side table, then
+ * `extra` (the lines this same statement inserts, which its snapshot cannot
+ * see). Sets nothing by itself: pair with `logs_checkpointed = log_count`
+ * (plus the extra lines).
+ */
+function checkpointLogs(table: string, extra = "'{}'::text[]"): string {
+  return `COALESCE(${table}.logs, '{}') || ARRAY(
+      SELECT l.line FROM installation_log_lines l
+       WHERE l.job_id = ${table}.job_id AND l.line_no >= ${table}.logs_checkpointed
+       ORDER BY l.line_no) || ${extra}`;
+}
+
+/** Every line of a job, in order, from the side table. */
+const ALL_LINES = `ARRAY(SELECT l.line FROM installation_log_lines l WHERE l.job_id = installations.job_id ORDER BY l.line_no)`;
+
 /** The `installations` table. */
 export class InstallationsRepository {
   constructor(private readonly knex: Knex) {}
@@ -125,7 +158,7 @@ export class InstallationsRepository {
   /** A job with its logs, if it exists. */
   async findById(jobId: string, withLogs = true): Promise<InstallationRow | undefined> {
     const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
-      `SELECT ${COLUMNS}${withLogs ? ', logs' : ''} FROM installations WHERE job_id = ?::uuid`,
+      `SELECT ${COLUMNS}${withLogs ? `, ${ALL_LINES} AS logs` : ''} FROM installations WHERE job_id = ?::uuid`,
       [jobId],
     );
     return rows[0] ? toRow(rows[0]) : undefined;
@@ -184,9 +217,13 @@ export class InstallationsRepository {
   }
 
   /**
-   * Appends log lines and optionally sets a status, in one UPDATE, for the
+   * Appends log lines and optionally sets a status, in one statement, for the
    * running job of this claim (`attempt` fences off an agent whose lease
-   * expired and whose job was claimed again); renews the lease.
+   * expired and whose job was claimed again); renews the lease. The lines are
+   * inserted into `installation_log_lines` as `log_count`, `log_count + 1`, …
+   * (the row lock of the UPDATE orders concurrent appends). With `checkpoint`,
+   * and always with a final status, `logs` gets every line not yet in it,
+   * these included.
    * @returns The job after the change, or undefined when it is no longer this claim's running job.
    */
   async appendReport(input: {
@@ -196,23 +233,33 @@ export class InstallationsRepository {
     status?: JobStatus;
     statusMessage?: string;
     leaseMs: number;
+    checkpoint?: boolean;
   }): Promise<InstallationRow | undefined> {
     const final = input.status === 'completed' || input.status === 'failed';
+    const checkpoint = final || input.checkpoint === true;
+    // Without a checkpoint `logs` is not assigned at all, so the UPDATE never touches the array.
+    const checkpointSet = checkpoint
+      ? `logs = ${checkpointLogs('installations', '?::text[]')}, logs_checkpointed = log_count + ?::int,`
+      : '';
     const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
       `WITH changed AS (
          UPDATE installations
-            SET logs = COALESCE(logs, '{}') || ?::text[],
-                log_count = log_count + ?,
+            SET ${checkpointSet}
+                log_count = log_count + ?::int,
                 status = COALESCE(?, status),
                 status_message = CASE WHEN ?::boolean THEN ? ELSE status_message END,
                 completed_at = CASE WHEN ?::boolean THEN NOW() ELSE completed_at END,
                 lease_expires_at = CASE WHEN ?::boolean THEN NULL ELSE NOW() + ? * INTERVAL '1 millisecond' END,
                 updated_at = NOW()
           WHERE job_id = ?::uuid AND status = 'running' AND attempts = ?
-         RETURNING ${COLUMNS})
+         RETURNING ${COLUMNS}),
+       appended AS (
+         INSERT INTO installation_log_lines (job_id, line_no, line)
+         SELECT changed.job_id, changed.log_count - ?::int + (u.ord - 1)::int, u.line
+           FROM changed, unnest(?::text[]) WITH ORDINALITY AS u (line, ord))
        SELECT changed.*, pg_notify(?, changed.job_id::text) AS _notified FROM changed`,
       [
-        input.lines,
+        ...(checkpoint ? [input.lines, input.lines.length] : []),
         input.lines.length,
         input.status ?? null,
         input.status !== undefined,
@@ -222,6 +269,8 @@ export class InstallationsRepository {
         input.leaseMs,
         input.jobId,
         input.attempt,
+        input.lines.length,
+        input.lines,
         JOB_EVENTS_CHANNEL,
       ],
     );
@@ -239,14 +288,15 @@ export class InstallationsRepository {
   }
 
   /**
-   * Cancels a pending or running job.
+   * Cancels a pending or running job, checkpointing its log into `logs`.
    * @returns The cancelled job, or undefined when it was not pending or running.
    */
   async cancel(jobId: string, reason: string): Promise<InstallationRow | undefined> {
     const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
       `WITH changed AS (
          UPDATE installations
-            SET status = 'cancelled', status_message = ?, completed_at = NOW(), lease_expires_at = NULL, updated_at = NOW()
+            SET status = 'cancelled', status_message = ?, completed_at = NOW(), lease_expires_at = NULL, updated_at = NOW(),
+                logs = ${checkpointLogs('installations')}, logs_checkpointed = log_count
           WHERE job_id = ?::uuid AND status IN ('pending', 'running')
          RETURNING ${COLUMNS})
        SELECT changed.*, pg_notify(?, changed.job_id::text) AS _notified FROM changed`,
@@ -257,7 +307,8 @@ export class InstallationsRepository {
 
   /**
    * Ends expired leases: the job goes back to pending, or fails once it had
-   * `maxAttempts` claims. Rows another replica is sweeping are skipped.
+   * `maxAttempts` claims; either way its log is checkpointed into `logs`.
+   * Rows another replica is sweeping are skipped.
    * @returns The jobs changed.
    */
   async expireLeases(maxAttempts: number): Promise<InstallationRow[]> {
@@ -273,7 +324,8 @@ export class InstallationsRepository {
                   THEN 'agent lease expired after ' || i.attempts || ' attempts; the job failed'
                   ELSE 'agent lease expired (attempt ' || i.attempts || ' of ' || ?::int || '); waiting to be claimed again' END,
                 completed_at = CASE WHEN i.attempts >= ? THEN NOW() ELSE NULL END,
-                lease_expires_at = NULL, updated_at = NOW()
+                lease_expires_at = NULL, updated_at = NOW(),
+                logs = ${checkpointLogs('i')}, logs_checkpointed = i.log_count
            FROM expired WHERE i.job_id = expired.job_id
          RETURNING ${columns('i')})
        SELECT changed.*, pg_notify(?, changed.job_id::text) AS _notified,
@@ -284,10 +336,18 @@ export class InstallationsRepository {
     return rows.map(toRow);
   }
 
-  /** The status and the log lines [from, to) of a job (fewer when the log is shorter), or undefined when it does not exist. */
+  /**
+   * The status and the log lines [from, to) of a job (fewer when the log is
+   * shorter), read by primary key from the side table in the same snapshot as
+   * the status and count, or undefined when the job does not exist.
+   */
   async readLogSlice(jobId: string, from: number, to: number): Promise<LogSlice | undefined> {
     const { rows } = await this.knex.raw<{ rows: { status: JobStatus; status_message: string | null; log_count: number; lines: string[] | null }[] }>(
-      `SELECT status, status_message, log_count, logs[(?::int + 1):(?::int)] AS lines FROM installations WHERE job_id = ?::uuid`,
+      `SELECT status, status_message, log_count,
+              ARRAY(SELECT l.line FROM installation_log_lines l
+                     WHERE l.job_id = installations.job_id AND l.line_no >= ?::int AND l.line_no < ?::int
+                     ORDER BY l.line_no) AS lines
+         FROM installations WHERE job_id = ?::uuid`,
       [from, to, jobId],
     );
     const row = rows[0];

@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import { content } from '@griot/proto';
+import { decodeUploadBlobRequest } from './upload-request-decoder';
+
+const encode = (m: content.UploadBlobRequest) => Buffer.from(content.UploadBlobRequest.encode(m).finish());
+
+describe('decodeUploadBlobRequest', () => {
+  it.each<[string, content.UploadBlobRequest]>([
+    ['a first message', { start: { uploadId: 'u', storageName: 's', sha256: 'a'.repeat(64), size: 12 }, offset: 0, data: randomBytes(100), finishWrite: false }],
+    ['a middle chunk', { start: undefined, offset: 123_456_789_012, data: randomBytes(65_536), finishWrite: false }],
+    ['the last chunk', { start: undefined, offset: 7, data: Buffer.alloc(0), finishWrite: true }],
+    ['a start without size', { start: { uploadId: '', storageName: '', sha256: '', size: undefined }, offset: 0, data: Buffer.alloc(0), finishWrite: false }],
+  ])('decodes %s exactly as the generated decoder', (_name, message) => {
+    const bytes = encode(message);
+    expect(decodeUploadBlobRequest(bytes)).toEqual(content.UploadBlobRequest.decode(bytes));
+  });
+
+  it('returns data as a view of the received bytes, not a copy', () => {
+    const bytes = encode({ start: undefined, offset: 0, data: Buffer.from('hello'), finishWrite: false });
+    const decoded = decodeUploadBlobRequest(bytes);
+    expect(decoded.data.toString()).toBe('hello');
+    bytes[bytes.length - 1] = 0x21;
+    expect(decoded.data.toString()).toBe('hell!');
+  });
+
+  it('skips unknown fields and rejects what the generated decoder rejects', () => {
+    const unknown = Buffer.concat([Buffer.from([0x28, 0x05]), encode({ start: undefined, offset: 3, data: Buffer.from('x'), finishWrite: false })]);
+    expect(decodeUploadBlobRequest(unknown)).toEqual(content.UploadBlobRequest.decode(unknown));
+    const truncated = Buffer.from([0x1a, 0x10, 0x01]);
+    expect(() => content.UploadBlobRequest.decode(truncated)).toThrow();
+    expect(() => decodeUploadBlobRequest(truncated)).toThrow();
+    const huge = Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+    expect(() => decodeUploadBlobRequest(huge)).toThrow(/safe integer/);
+  });
+});

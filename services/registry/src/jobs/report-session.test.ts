@@ -1,0 +1,91 @@
+/**
+ * ReportSession against a fake repository: lines are written in batches,
+ * the log is checkpointed into `installations.logs` at most once per
+ * checkpoint interval while the job runs, and a final status always ends
+ * the stream's writes (the repository checkpoints it).
+ */
+import type { InstallationRow, InstallationsRepository } from '../repository/installations-repository';
+import { ReportSession } from './report-session';
+
+interface AppendCall {
+  lines: string[];
+  status?: string;
+  checkpoint?: boolean;
+  at: number;
+}
+
+/** A fake repository that records appends and answers a running job. */
+function fakeInstallationsRepository(): { repository: InstallationsRepository; appends: AppendCall[] } {
+  const appends: AppendCall[] = [];
+  let count = 0;
+  const row = (): InstallationRow => ({
+    jobId: 'job',
+    packageId: 'p',
+    targetNodeId: 'did:key:n',
+    status: 'running',
+    statusMessage: null,
+    logCount: count,
+    installOrder: [],
+    attempts: 1,
+    leaseExpiresAt: null,
+    createdAt: new Date(0),
+    completedAt: null,
+    createdAtMicros: '0',
+  });
+  const repository = {
+    async appendReport(input: { lines: string[]; status?: string; checkpoint?: boolean }) {
+      appends.push({ lines: input.lines, status: input.status, checkpoint: input.checkpoint, at: Date.now() });
+      count += input.lines.length;
+      return { ...row(), status: (input.status as InstallationRow['status']) ?? 'running' };
+    },
+    async renewLease() {
+      return true;
+    },
+    async findById() {
+      return row();
+    },
+  } as unknown as InstallationsRepository;
+  return { repository, appends };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('ReportSession', () => {
+  it('checkpoints at most once per interval while running, and writes every line once, in order', async () => {
+    const { repository, appends } = fakeInstallationsRepository();
+    const session = new ReportSession(repository, 'job', 1, { leaseMs: 60_000, flushIntervalMs: 5, flushLines: 1000, maxLineLength: 100, checkpointIntervalMs: 60 });
+    const sent: string[] = [];
+    const started = Date.now();
+    while (Date.now() - started < 300) {
+      const batch = [`l${sent.length}`, `l${sent.length + 1}`];
+      sent.push(...batch);
+      await session.accept(batch, undefined, '');
+      await sleep(8);
+    }
+    await session.accept(['end'], 'completed', 'ok');
+    sent.push('end');
+    const row = await session.close();
+    expect(row.status).toBe('completed');
+
+    expect(appends.flatMap((a) => a.lines)).toEqual(sent);
+    const checkpoints = appends.filter((a) => a.checkpoint);
+    // About 300 ms / 60 ms of them: some, but far fewer than the writes.
+    expect(checkpoints.length).toBeGreaterThanOrEqual(2);
+    expect(checkpoints.length).toBeLessThanOrEqual(6);
+    expect(appends.length).toBeGreaterThan(checkpoints.length * 3);
+    for (let i = 1; i < checkpoints.length; i++) expect(checkpoints[i]!.at - checkpoints[i - 1]!.at).toBeGreaterThanOrEqual(55);
+    expect(appends[appends.length - 1]).toMatchObject({ status: 'completed', lines: ['end'] });
+  });
+
+  it('does not checkpoint a short report before its final status', async () => {
+    const { repository, appends } = fakeInstallationsRepository();
+    const session = new ReportSession(repository, 'job', 1, { leaseMs: 60_000, flushIntervalMs: 1, flushLines: 2, maxLineLength: 100, checkpointIntervalMs: 60_000 });
+    await session.accept(['a', 'b', 'c'], undefined, '');
+    await session.accept(['d'], 'failed', 'broken');
+    await session.close();
+    expect(appends.map((a) => ({ lines: a.lines, checkpoint: a.checkpoint, status: a.status }))).toEqual([
+      { lines: ['a', 'b', 'c'], checkpoint: false, status: undefined },
+      { lines: ['d'], checkpoint: false, status: 'failed' },
+    ]);
+  });
+});
