@@ -12,7 +12,7 @@ import { Manifests } from './domain/manifests';
 import { Reads } from './domain/reads';
 import { Sweeper, type SweepReport } from './domain/sweeper';
 import { Uploads } from './domain/uploads';
-import { contentServiceDefinition } from './grpc/upload-request-decoder';
+import { contentServiceDefinition } from './grpc/content-codecs';
 import { contentServiceHandlers } from './grpc/content-service';
 import type { BlobStore } from './storage/blob-store';
 

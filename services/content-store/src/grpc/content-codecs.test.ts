@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { content } from '@griot/proto';
-import { decodeUploadBlobRequest } from './upload-request-decoder';
+import { decodeUploadBlobRequest, encodeReadContentResponse } from './content-codecs';
 
 const encode = (m: content.UploadBlobRequest) => Buffer.from(content.UploadBlobRequest.encode(m).finish());
 
@@ -31,5 +31,18 @@ describe('decodeUploadBlobRequest', () => {
     expect(() => decodeUploadBlobRequest(truncated)).toThrow();
     const huge = Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
     expect(() => decodeUploadBlobRequest(huge)).toThrow(/safe integer/);
+  });
+});
+
+describe('encodeReadContentResponse', () => {
+  it.each<[string, content.ReadContentResponse]>([
+    ['a first chunk', { offset: 0, data: randomBytes(1000), totalSize: 5000 }],
+    ['a later chunk past 4 GiB', { offset: 5 * 2 ** 30, data: randomBytes(70_000), totalSize: 6 * 2 ** 30 }],
+    ['an empty read', { offset: 12, data: Buffer.alloc(0), totalSize: 12 }],
+    ['all defaults', { offset: 0, data: Buffer.alloc(0), totalSize: 0 }],
+  ])('encodes %s so that the generated decoder reads it back', (_name, message) => {
+    const bytes = encodeReadContentResponse(message);
+    expect(content.ReadContentResponse.decode(bytes)).toEqual(message);
+    expect(bytes.length).toBe(content.ReadContentResponse.encode(message).finish().length);
   });
 });
