@@ -39,7 +39,7 @@ export const registryConfigSpec = {
   /** Longest a ClaimInstallation waits for a job. */
   REGISTRY_MAX_CLAIM_WAIT: vars.duration('30s', { min: 0, max: 300_000 }),
   /** How long reported log lines are buffered before they are written (one UPDATE per batch). */
-  REGISTRY_LOG_FLUSH_INTERVAL: vars.duration('50ms', { min: 1, max: 10_000 }),
+  REGISTRY_LOG_FLUSH_INTERVAL: vars.duration('25ms', { min: 1, max: 10_000 }),
   /** How many buffered log lines force a write. */
   REGISTRY_LOG_FLUSH_LINES: vars.integer(500, { min: 1, max: 100_000 }),
   /**

@@ -19,7 +19,7 @@
  * `logs` holds every line in order (checked by the tests), and a running
  * job's `logs` misses at most the lines written since its last checkpoint.
  * The array is still rewritten on each checkpoint (O(n) each), but every few
- * seconds instead of on every 50 ms flush.
+ * seconds instead of on every flush (25 ms by default).
  */
 import type { Knex } from 'knex';
 import type { JobStatus } from '../domain/installation-state';
