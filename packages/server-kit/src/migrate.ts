@@ -25,12 +25,13 @@ export type MigrateAction = 'latest' | 'rollback' | 'rollback-all';
 /**
  * Errors of replicas starting at once on a fresh database: knex's lock
  * table protects the migrations themselves, but creating the migrations and
- * lock tables races (duplicate table, or the unique index of pg_type), and a
- * replica that finds the lock taken gives up. All go away on a retry.
+ * lock tables races (duplicate table or type, or the unique index of
+ * pg_type), and a replica that finds the lock taken gives up. All go away on
+ * a retry.
  */
 function isStartupRace(err: unknown): boolean {
   const e = err as { code?: unknown; name?: unknown; message?: unknown };
-  return e.code === '42P07' || e.code === '23505' || e.name === 'MigrationLocked' || /already locked/i.test(String(e.message ?? ''));
+  return e.code === '42P07' || e.code === '42710' || e.code === '23505' || e.name === 'MigrationLocked' || /already locked/i.test(String(e.message ?? ''));
 }
 
 /** Applies or reverts a service's migrations; resolves with the names applied or reverted. */
