@@ -48,20 +48,25 @@ describe.each(DB_KINDS)('content store uploads on %s', (kind) => {
     const data = bytesOf(1024 * KiB, 11);
     const uploadId = randomUUID();
     const messages = uploadMessages(data, { uploadId, sha256: sha256(data), size: data.length }, { chunk: 64 * KiB });
+    let durableBeforeCancel = 0;
     const cancelled = new Promise<unknown>((resolve) => {
       const call = t.client.uploadBlob((err) => resolve(err));
       void (async () => {
         for (const m of messages.slice(0, 8)) call.write(m);
-        // Wait until the server has made some of it durable, then go away.
-        for (let i = 0; i < 200; i++) {
-          const s = await status_(uploadId).catch(() => undefined);
-          if (s && s.committedSize >= 256 * KiB) break;
-          await sleep(10);
+        // Wait until the server has made what it received durable, with the
+        // stream open and silent, then go away.
+        let durable = 0;
+        for (let i = 0; i < 500 && durable < 512 * KiB; i++) {
+          durable = (await status_(uploadId).catch(() => undefined))?.committedSize ?? 0;
+          if (durable < 512 * KiB) await sleep(10);
         }
+        durableBeforeCancel = durable;
         call.cancel();
       })();
     });
     expect(failure(await cancelled).code).toBe(status.CANCELLED);
+    // Every byte received was made durable while the stream stayed open, not only at its end.
+    expect(durableBeforeCancel).toBe(512 * KiB);
 
     let committed = (await status_(uploadId)).committedSize;
     let res;

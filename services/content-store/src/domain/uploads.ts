@@ -221,13 +221,35 @@ export class Uploads {
     let recorded = startedAt;
     let lastSyncAt = startedAt;
     // One sync at a time runs behind the writes, so receiving goes on while it
-    // does; when the next is due before it ends, the next waits for more bytes
-    // rather than holding the stream up.
+    // does; when the next is due before it ends, it starts as soon as it ends.
     let syncing: Promise<number> | undefined;
     let syncRunning = false;
+    let closing = false;
     const settleSync = async () => {
       if (syncing) recorded = await syncing;
       syncing = undefined;
+    };
+    // Starts a checkpoint when enough bytes arrived since the last one. Also
+    // called when a checkpoint ends, so bytes that arrived during it are made
+    // durable even if the client then sends nothing more for a while.
+    const startSyncIfDue = (): void => {
+      if (closing || syncRunning || !writer || position - lastSyncAt < limits.syncEveryBytes) return;
+      syncRunning = true;
+      lastSyncAt = position;
+      const previous = syncing;
+      const current = writer;
+      syncing = (async () => {
+        if (previous) recorded = await previous;
+        return this.checkpoint(current, uploadId, false);
+      })();
+      syncing.then(
+        (durable) => {
+          recorded = Math.max(recorded, durable);
+          syncRunning = false;
+          startSyncIfDue();
+        },
+        () => (syncRunning = false),
+      );
     };
     try {
       writer = new WindowedWriter(await this.open(store, uploadId, startedAt));
@@ -257,21 +279,13 @@ export class Uploads {
           await writer.write(data);
           position += data.length;
         }
-        if (position - lastSyncAt >= limits.syncEveryBytes && !syncRunning) {
-          await settleSync();
-          syncRunning = true;
-          syncing = this.checkpoint(writer, uploadId, false);
-          syncing.then(
-            () => (syncRunning = false),
-            () => (syncRunning = false),
-          );
-          lastSyncAt = position;
-        }
+        startSyncIfDue();
         finished = message.finishWrite;
         index += 1;
         const next: IteratorResult<UploadMessage> = await nextMessage(iterator, signal);
         message = next.done ? undefined : next.value;
       }
+      closing = true;
       await settleSync();
       if (!finished) {
         recorded = await this.checkpoint(writer, uploadId);
@@ -299,10 +313,12 @@ export class Uploads {
     } catch (err) {
       if (signal.aborted && !(err instanceof GriotError && err.code !== Code.CANCELLED)) {
         // The client went away: keep what is durable, so it can resume.
+        closing = true;
         await syncing?.catch(() => undefined);
         if (writer) await this.checkpoint(writer, uploadId).then(() => writer!.writer.close()).catch(() => writer!.writer.destroy());
         throw err;
       }
+      closing = true;
       await syncing?.catch(() => undefined);
       await writer?.drain().catch(() => undefined);
       await writer?.writer.destroy().catch(() => undefined);
