@@ -15,3 +15,4 @@ export * from './migrate';
 export * from './pagination';
 export * from './lifecycle';
 export * from './tls';
+export * from './sql-errors';

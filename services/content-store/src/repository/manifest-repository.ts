@@ -2,7 +2,7 @@
  * SQL of the Labox tables `labox_manifests` and `labox_contents`.
  */
 import type { Knex } from 'knex';
-import { withSqlErrors } from './sql-errors';
+import { withSqlErrors } from '@griot/server-kit';
 
 /** How a serializer produced its bytes. */
 export type SerializerKind = 'value' | 'stream';

@@ -2,7 +2,7 @@
  * SQL of `content_uploads`: one row per resumable upload session.
  */
 import type { Knex } from 'knex';
-import { withSqlErrors } from './sql-errors';
+import { withSqlErrors } from '@griot/server-kit';
 
 /** A resumable upload session. */
 export interface UploadRecord {

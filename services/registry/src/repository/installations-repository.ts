@@ -22,8 +22,8 @@
  * seconds instead of on every flush (25 ms by default).
  */
 import type { Knex } from 'knex';
+import { translateSqlError } from '@griot/server-kit';
 import type { JobStatus } from '../domain/installation-state';
-import { translateSqlError } from './sql-errors';
 
 /** Channel whose payload is the id of a job that changed (status or log). */
 export const JOB_EVENTS_CHANNEL = 'griot_installations';
@@ -151,7 +151,7 @@ export class InstallationsRepository {
       );
       return toRow(rows[0]!);
     } catch (err) {
-      return translateSqlError(err, { type: 'Package', name: input.packageId });
+      throw translateSqlError(err, { resourceType: 'Package', name: input.packageId });
     }
   }
 

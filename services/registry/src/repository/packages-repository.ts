@@ -3,7 +3,7 @@
  * name and ids, and the filtered, newest-first keyset listing.
  */
 import type { Knex } from 'knex';
-import { translateSqlError } from './sql-errors';
+import { translateSqlError } from '@griot/server-kit';
 
 /** A row of `packages`. */
 export interface PackageRow {
@@ -106,7 +106,7 @@ export class PackagesRepository {
       );
       if (rows[0]) return { row: toRow(rows[0]), inserted: true };
     } catch (err) {
-      translateSqlError(err, { type: 'Package', name: row.packageId });
+      throw translateSqlError(err, { resourceType: 'Package', name: row.packageId });
     }
     const existing = await this.findById(row.packageId);
     if (!existing) throw new Error(`package ${row.packageId} conflicted on insert but cannot be read`);

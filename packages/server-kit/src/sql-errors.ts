@@ -1,8 +1,9 @@
 /**
  * Translation of PostgreSQL errors (SQLSTATE) into the typed errors callers
- * understand; the only place that knows SQLSTATE codes.
+ * understand; the only place that knows SQLSTATE codes. Both services'
+ * repository layers call it around their writes.
  */
-import { alreadyExists, failedPrecondition, GriotError, invalidArgument } from '@griot/server-kit';
+import { alreadyExists, failedPrecondition, GriotError, invalidArgument } from './errors';
 
 /** What a constraint violation is about, for the message. */
 export interface SqlErrorContext {
