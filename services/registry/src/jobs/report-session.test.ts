@@ -56,12 +56,15 @@ describe('ReportSession', () => {
     const session = new ReportSession(repository, 'job', 1, { leaseMs: 60_000, flushIntervalMs: 5, flushLines: 1000, maxLineLength: 100, checkpointIntervalMs: 60 });
     const sent: string[] = [];
     const started = Date.now();
-    while (Date.now() - started < 300) {
+    // A fixed number of batches, whatever the machine's load: the assertions
+    // below are bounded by the time it actually took.
+    for (let i = 0; i < 40; i++) {
       const batch = [`l${sent.length}`, `l${sent.length + 1}`];
       sent.push(...batch);
       await session.accept(batch, undefined, '');
       await sleep(8);
     }
+    const elapsed = Date.now() - started;
     await session.accept(['end'], 'completed', 'ok');
     sent.push('end');
     const row = await session.close();
@@ -69,11 +72,11 @@ describe('ReportSession', () => {
 
     expect(appends.flatMap((a) => a.lines)).toEqual(sent);
     const checkpoints = appends.filter((a) => a.checkpoint);
-    // About 300 ms / 60 ms of them: some, but far fewer than the writes.
+    // At least 320 ms with a 60 ms interval: some checkpoints, never two within the interval.
     expect(checkpoints.length).toBeGreaterThanOrEqual(2);
-    expect(checkpoints.length).toBeLessThanOrEqual(6);
-    expect(appends.length).toBeGreaterThan(checkpoints.length * 3);
+    expect(checkpoints.length).toBeLessThanOrEqual(Math.floor(elapsed / 55) + 1);
     for (let i = 1; i < checkpoints.length; i++) expect(checkpoints[i]!.at - checkpoints[i - 1]!.at).toBeGreaterThanOrEqual(55);
+    expect(appends.filter((a) => !a.checkpoint).length).toBeGreaterThan(0);
     expect(appends[appends.length - 1]).toMatchObject({ status: 'completed', lines: ['end'] });
   });
 
