@@ -128,8 +128,10 @@ describe('safeExtract', () => {
     stop = true;
     header.destroy();
     expect(err).toMatchObject({ reason: 'COMPRESSION_RATIO' });
-    expect(produced).toBeLessThan(64 * 1024 * 1024);
+    // The extractor read under 1 MiB of gzip; the generator, which runs ahead
+    // through the stream buffers (further on a busy machine), stopped far below 4 GiB.
     expect(compressedIn).toBeLessThan(1024 * 1024);
+    expect(produced).toBeLessThan(512 * 1024 * 1024);
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
