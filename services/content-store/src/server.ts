@@ -4,7 +4,7 @@
  * injectable address, and the sweeper.
  */
 import { contentStoreMigrations } from '@griot/migrations';
-import { GriotServer, openDatabase, runMigrations, serverCredentialsFromConfig, type Logger } from '@griot/server-kit';
+import { defineService, GriotServer, openDatabase, runMigrations, serverCredentialsFromConfig, type Logger } from '@griot/server-kit';
 import { openBlobStores } from './blob-stores';
 import type { ContentStoreConfig } from './config';
 import type { ContentDeps } from './domain/content-deps';
@@ -92,11 +92,11 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
     maxReceiveMessageLength: config.CONTENT_MAX_CHUNK_BYTES + MESSAGE_OVERHEAD_BYTES,
     credentials,
     services: [
-      {
-        name: 'griot.content.v1.ContentService',
-        definition: contentServiceDefinition,
-        handlers: contentServiceHandlers({ uploads, manifests: new Manifests(deps), reads: new Reads(deps) }),
-      },
+      defineService(
+        'griot.content.v1.ContentService',
+        contentServiceDefinition,
+        contentServiceHandlers({ uploads, manifests: new Manifests(deps), reads: new Reads(deps) }),
+      ),
     ],
   });
   const port = await server.listen(config.CONTENT_LISTEN);

@@ -3,16 +3,15 @@
  * notifications, its lease sweeper and its gRPC server with health and
  * reflection, listening on an injectable address.
  */
-import { registry } from '@griot/proto';
 import { registryMigrations } from '@griot/migrations';
 import {
   clientCredentialsFromConfig,
+  defineService,
   GriotServer,
   openDatabase,
   runMigrations,
   serverCredentialsFromConfig,
   type Logger,
-  type ServedService,
 } from '@griot/server-kit';
 import { nodeAuthenticator } from './auth/node-auth';
 import { contentStoreChecker, type ArtifactChecker } from './clients/content-store-client';
@@ -96,10 +95,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
     now: overrides.now ?? (() => new Date()),
   });
 
-  const service: ServedService<typeof registry.RegistryServiceService> = {
-    name: 'griot.registry.v1.RegistryService',
-    definition: registryDefinition(),
-    handlers: {
+  const service = defineService('griot.registry.v1.RegistryService', registryDefinition(), {
       ...packageHandlers({ packages, artifacts, maxManifestBytes: config.REGISTRY_MAX_MANIFEST_BYTES, cacheSize: config.REGISTRY_PACKAGE_CACHE_SIZE }),
       ...installationHandlers({
         installations,
@@ -116,9 +112,8 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
           maxLineLength: MAX_LOG_LINE_LENGTH,
         },
       }),
-    },
-  };
-  const server = new GriotServer({ logger, domain: REGISTRY_DOMAIN, streamIdleMs: config.REGISTRY_STREAM_IDLE_TIMEOUT, services: [service as unknown as ServedService], credentials: serverCredentials });
+  });
+  const server = new GriotServer({ logger, domain: REGISTRY_DOMAIN, streamIdleMs: config.REGISTRY_STREAM_IDLE_TIMEOUT, services: [service], credentials: serverCredentials });
   const sweeper = startLeaseSweeper(installations, {
     intervalMs: config.REGISTRY_LEASE_SWEEP_INTERVAL,
     maxAttempts: config.REGISTRY_MAX_ATTEMPTS,
