@@ -284,6 +284,8 @@ async function h2loadWorkload(name: string, address: string, path: string, messa
   if (output.code !== 0) errorSamples.push(`h2load exited ${output.code}: ${output.text.slice(-500)}`);
   if (!requests) errorSamples.push(`no h2load summary: ${output.text.slice(-500)}`);
   if (bad.length > 0) errorSamples.push(`${bad.length} answers with HTTP status other than 200 (first: ${bad[0]![1]})`);
+  // h2load counts a reset stream or a broken connection as failed or errored without an HTTP status: keep its own words.
+  if (requests && Number(requests[5]) + Number(requests[6]) + Number(requests[7]) > 0) errorSamples.push(`h2load: ${output.text.split('\n').filter((l) => /^(requests|status codes|finished in)/.test(l.trim())).map((l) => l.trim()).join('; ')}`);
   const errors = Math.max(failed, bad.length) + (output.code !== 0 ? 1 : 0);
   return summarize(name, latencies, errors, errorSamples, seconds);
 }
