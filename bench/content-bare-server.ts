@@ -3,12 +3,15 @@
  * process of its own: the ContentService definition with an UploadBlob that
  * only counts and discards the chunks, and a ReadContent that sends `limit`
  * bytes from memory in chunks of `BENCH_CHUNK_BYTES`. It uses the content
- * store's message codecs and the same transport options as the content
- * store's server, so that the only difference is the work done per byte.
+ * store's message codecs and the same message limits as the content store's
+ * server, so that the only difference is the work done per byte. It keeps
+ * grpc-js's default HTTP/2 window unless `BENCH_FLOW_WINDOW` gives the one
+ * the content store sets.
  */
 import { Server, ServerCredentials, type sendUnaryData, type ServerReadableStream, type ServerWritableStream } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
-import { content } from '@griot/proto';
+import { content, contentCodecs } from '@griot/proto';
+import { setServerFlowControlWindow } from '@griot/server-kit';
 
 const chunkBytes = Number(process.env.BENCH_CHUNK_BYTES ?? 1024 * 1024);
 const source = randomBytes(chunkBytes);
@@ -19,7 +22,8 @@ const server = new Server({
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.http2.min_ping_interval_without_data_ms': 10_000,
 });
-server.addService(content.ContentServiceService, {
+if (process.env.BENCH_FLOW_WINDOW) setServerFlowControlWindow(server, Number(process.env.BENCH_FLOW_WINDOW));
+server.addService(contentCodecs.contentServiceServerDefinition, {
   uploadBlob(call: ServerReadableStream<content.UploadBlobRequest, content.UploadBlobResponse>, callback: sendUnaryData<content.UploadBlobResponse>) {
     let bytes = 0;
     call.on('data', (m: content.UploadBlobRequest) => (bytes += m.data.length));

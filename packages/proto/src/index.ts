@@ -17,6 +17,8 @@ export * as rpcStatus from './gen/google/rpc/status';
 export * as rpcErrorDetails from './gen/google/rpc/error_details';
 export { Struct } from './gen/google/protobuf/struct';
 export { Any } from './gen/google/protobuf/any';
+/** Content service codecs that copy bulk bytes as little as possible, and a client that uses them. */
+export * as contentCodecs from './content-codecs';
 
 /** Path of the serialized FileDescriptorSet of every .proto file, imports included. */
 export const descriptorSetPath = join(__dirname, 'descriptor-set.binpb');

@@ -16,3 +16,4 @@ export * from './pagination';
 export * from './lifecycle';
 export * from './tls';
 export * from './sql-errors';
+export * from './flow-control';

@@ -263,6 +263,7 @@ function bindMethod(def: MethodDef, handler: ((...args: never[]) => Promise<unkn
  * when the caller sends nothing for `idleMs`.
  */
 async function* readRequests<T>(call: AsyncIterable<T> & NodeJS.EventEmitter, ctx: CallContext, def: MethodDef, idleMs: number): AsyncIterable<T> {
+  limitReadAhead(call);
   const iterator = call[Symbol.asyncIterator]();
   try {
     for (;;) {
@@ -288,6 +289,18 @@ async function* readRequests<T>(call: AsyncIterable<T> & NodeJS.EventEmitter, ct
     iterator.return?.()?.catch(() => undefined);
   }
   if (ctx.signal.aborted) throw ctx.signal.reason;
+}
+
+/**
+ * Lets a request stream hold one decoded message ahead of its handler, not
+ * Node's default of sixteen. Messages waiting in the stream outlive V8's young
+ * generation when the handler is the slower side (an upload to disk), and each
+ * then costs a full garbage collection to free; one message of read-ahead
+ * keeps the handler busy, and the rest waits in HTTP/2 flow control.
+ */
+function limitReadAhead(call: object): void {
+  const state = (call as { _readableState?: { highWaterMark?: unknown } })._readableState;
+  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = 1;
 }
 
 /** Writes one message, waiting while the transport's buffer is full. */

@@ -6,6 +6,7 @@ import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceI
 import { health, readDescriptorSet, reflectionV1, reflectionV1alpha } from '@griot/proto';
 import type { Logger } from 'pino';
 import { HealthState, healthHandlers } from './health';
+import { setServerFlowControlWindow } from './flow-control';
 import { DescriptorIndex, reflectionHandlers } from './reflection';
 import { bindService, withTolerantDecoding, type ServiceHandlers } from './rpc';
 
@@ -43,6 +44,12 @@ export interface GriotServerOptions {
   maxMetadataBytes?: number;
   /** Server credentials (default: plaintext). */
   credentials?: ServerCredentials;
+  /**
+   * The HTTP/2 receive window of each stream and connection, in bytes: how
+   * much a client may send before the server's WINDOW_UPDATE (default: HTTP/2's
+   * 64 KiB). Large client streams (uploads) go faster with a larger window.
+   */
+  flowControlWindow?: number;
 }
 
 const HEALTH = 'grpc.health.v1.Health';
@@ -67,6 +74,7 @@ export class GriotServer {
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
     });
+    if (options.flowControlWindow !== undefined) setServerFlowControlWindow(this.server, options.flowControlWindow);
     const apiNames = options.services.map((s) => s.name);
     this.health = new HealthState(apiNames);
     const index = new DescriptorIndex(readDescriptorSet());

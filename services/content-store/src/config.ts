@@ -42,6 +42,12 @@ export const contentStoreConfigSpec = {
   CONTENT_UPLOAD_SYNC_BYTES: vars.bytes('16MiB', { min: 1024 }),
   /** A client stream (UploadBlob) that sends nothing for this long is ended with DEADLINE_EXCEEDED STREAM_IDLE. */
   CONTENT_STREAM_IDLE_TIMEOUT: vars.duration('120s', { min: 10, max: 3_600_000 }),
+  /**
+   * The HTTP/2 receive window of each stream and connection: how many bytes a
+   * client may send before the server acknowledges them. It bounds what one
+   * connection can make the server buffer; HTTP/2's 64 KiB halves upload speed.
+   */
+  CONTENT_FLOW_CONTROL_WINDOW: vars.bytes('4MiB', { min: 65_535, max: 2 ** 31 - 1 }),
 };
 
 /** The content store's parsed configuration. */

@@ -3,6 +3,7 @@
  * storages, its gRPC server with health and reflection, listening on an
  * injectable address, and the sweeper.
  */
+import { contentCodecs } from '@griot/proto';
 import { contentStoreMigrations } from '@griot/migrations';
 import { defineService, GriotServer, openDatabase, runMigrations, serverCredentialsFromConfig, type Logger } from '@griot/server-kit';
 import { openBlobStores } from './blob-stores';
@@ -12,7 +13,6 @@ import { Manifests } from './domain/manifests';
 import { Reads } from './domain/reads';
 import { Sweeper, type SweepReport } from './domain/sweeper';
 import { Uploads } from './domain/uploads';
-import { contentServiceDefinition } from './grpc/content-codecs';
 import { contentServiceHandlers } from './grpc/content-service';
 import type { BlobStore } from './storage/blob-store';
 
@@ -90,11 +90,12 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
     // Above the chunk limit, so that a chunk a little too large is refused by
     // the service with a message naming the limit rather than by the transport.
     maxReceiveMessageLength: config.CONTENT_MAX_CHUNK_BYTES + MESSAGE_OVERHEAD_BYTES,
+    flowControlWindow: config.CONTENT_FLOW_CONTROL_WINDOW,
     credentials,
     services: [
       defineService(
         'griot.content.v1.ContentService',
-        contentServiceDefinition,
+        contentCodecs.contentServiceServerDefinition,
         contentServiceHandlers({ uploads, manifests: new Manifests(deps), reads: new Reads(deps) }),
       ),
     ],

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { content } from '@griot/proto';
-import { decodeUploadBlobRequest, encodeReadContentResponse } from './content-codecs';
+import { decodeReadContentResponse, decodeUploadBlobRequest, encodeReadContentResponse, encodeUploadBlobRequest } from './content-codecs';
+import * as content from './gen/griot/content/v1/content_service';
 
 const encode = (m: content.UploadBlobRequest) => Buffer.from(content.UploadBlobRequest.encode(m).finish());
 
@@ -31,6 +31,43 @@ describe('decodeUploadBlobRequest', () => {
     expect(() => decodeUploadBlobRequest(truncated)).toThrow();
     const huge = Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
     expect(() => decodeUploadBlobRequest(huge)).toThrow(/safe integer/);
+  });
+});
+
+const uploadRequests: [string, content.UploadBlobRequest][] = [
+  ['a first message', { start: { uploadId: 'u', storageName: 's', sha256: 'a'.repeat(64), size: 12 }, offset: 0, data: randomBytes(100), finishWrite: false }],
+  ['a chunk past 4 GiB', { start: undefined, offset: 5 * 2 ** 30, data: randomBytes(70_000), finishWrite: false }],
+  ['a final empty chunk', { start: undefined, offset: 7, data: Buffer.alloc(0), finishWrite: true }],
+  ['a start without size, all else default', { start: { uploadId: '', storageName: '', sha256: '', size: undefined }, offset: 0, data: Buffer.alloc(0), finishWrite: false }],
+  ['a one-message upload', { start: { uploadId: 'x', storageName: '', sha256: '', size: 0 }, offset: 0, data: Buffer.from('hi'), finishWrite: true }],
+];
+
+describe('encodeUploadBlobRequest', () => {
+  it.each(uploadRequests)('encodes %s so that the generated decoder reads it back, at the generated size', (_name, message) => {
+    const bytes = encodeUploadBlobRequest(message);
+    expect(content.UploadBlobRequest.decode(bytes)).toEqual(message);
+    expect(decodeUploadBlobRequest(bytes)).toEqual(message);
+    expect(bytes.length).toBe(content.UploadBlobRequest.encode(message).finish().length);
+  });
+});
+
+describe('decodeReadContentResponse', () => {
+  it.each<[string, content.ReadContentResponse]>([
+    ['a first chunk', { offset: 0, data: randomBytes(1000), totalSize: 5000 }],
+    ['a chunk past 4 GiB', { offset: 5 * 2 ** 30, data: randomBytes(70_000), totalSize: 6 * 2 ** 30 }],
+    ['all defaults', { offset: 0, data: Buffer.alloc(0), totalSize: 0 }],
+  ])('decodes %s exactly as the generated decoder', (_name, message) => {
+    const bytes = Buffer.from(content.ReadContentResponse.encode(message).finish());
+    expect(decodeReadContentResponse(bytes)).toEqual(content.ReadContentResponse.decode(bytes));
+  });
+
+  it('returns data as a view of the received bytes, and skips unknown fields', () => {
+    const bytes = Buffer.concat([Buffer.from([0x28, 0x05]), encodeReadContentResponse({ offset: 3, data: Buffer.from('hello'), totalSize: 8 })]);
+    const decoded = decodeReadContentResponse(bytes);
+    expect(decoded).toEqual({ offset: 3, data: Buffer.from('hello'), totalSize: 8 });
+    bytes[bytes.length - 1] = 0x21;
+    expect(decoded.data.toString()).toBe('hell!');
+    expect(() => decodeReadContentResponse(Buffer.from([0x12, 0x10, 0x01]))).toThrow();
   });
 });
 

@@ -1,0 +1,129 @@
+/**
+ * Codecs for the two messages that carry bulk bytes, on both sides of the
+ * wire, which copy those bytes as little as possible. On the upload and
+ * download paths the generated codecs copy every chunk three or four times
+ * (into a writer, again when finishing, once more into a Buffer; or out of
+ * the received message), and garbage collection of those copies, not hashing
+ * or disk, is then what limits throughput, in the server and in the client.
+ *
+ * - UploadBlobRequest: encoded as its small fields followed by `data`, in one
+ *   copy (client); decoded with `data` as a view of the received message
+ *   (server).
+ * - ReadContentResponse: encoded in one copy (server); decoded with `data` as
+ *   a view of the received message (client).
+ *
+ * Fields may come in any order in protobuf, so putting `data` last changes
+ * nothing for any reader; everything else is exactly what the generated code
+ * reads and writes.
+ */
+import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { makeGenericClientConstructor } from '@grpc/grpc-js';
+import * as content from './gen/griot/content/v1/content_service';
+
+function safeNumber(value: bigint | string | number): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new Error(`int64 value ${String(value)} is outside the safe integer range`);
+  return n;
+}
+
+/** A view of `view`'s bytes as a Buffer, sharing its memory. */
+function viewAsBuffer(view: Uint8Array): Buffer {
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** Joins the small fields already written to `head`, the length-delimited tag of `data`, and `data`, in one allocation. */
+function finishWithBytes(head: BinaryWriter, tag: number, data: Uint8Array): Buffer {
+  if (data.length !== 0) head.uint32(tag).uint32(data.length);
+  const prefix = head.finish();
+  return Buffer.concat([prefix, data], prefix.length + data.length);
+}
+
+/** Decodes an UploadBlobRequest; `data` shares memory with `bytes`. */
+export function decodeUploadBlobRequest(bytes: Uint8Array): content.UploadBlobRequest {
+  const reader = new BinaryReader(bytes);
+  const message: content.UploadBlobRequest = { start: undefined, offset: 0, data: Buffer.alloc(0), finishWrite: false };
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    switch (tag) {
+      case 10:
+        message.start = content.UploadStart.decode(reader, reader.uint32());
+        continue;
+      case 16:
+        message.offset = safeNumber(reader.int64());
+        continue;
+      case 26:
+        message.data = viewAsBuffer(reader.bytes());
+        continue;
+      case 32:
+        message.finishWrite = reader.bool();
+        continue;
+    }
+    if ((tag & 7) === 4 || tag === 0) break;
+    reader.skip(tag & 7);
+  }
+  return message;
+}
+
+/** Encodes an UploadBlobRequest: `start`, `offset` and `finish_write`, then `data` last, copying `data` once. */
+export function encodeUploadBlobRequest(message: content.UploadBlobRequest): Buffer {
+  const head = new BinaryWriter();
+  if (message.start !== undefined) content.UploadStart.encode(message.start, head.uint32(10).fork()).join();
+  if (message.offset !== 0) head.uint32(16).int64(message.offset);
+  if (message.finishWrite) head.uint32(32).bool(message.finishWrite);
+  return finishWithBytes(head, 26, message.data);
+}
+
+/** Decodes a ReadContentResponse; `data` shares memory with `bytes`. */
+export function decodeReadContentResponse(bytes: Uint8Array): content.ReadContentResponse {
+  const reader = new BinaryReader(bytes);
+  const message: content.ReadContentResponse = { offset: 0, data: Buffer.alloc(0), totalSize: 0 };
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    switch (tag) {
+      case 8:
+        message.offset = safeNumber(reader.int64());
+        continue;
+      case 18:
+        message.data = viewAsBuffer(reader.bytes());
+        continue;
+      case 24:
+        message.totalSize = safeNumber(reader.int64());
+        continue;
+    }
+    if ((tag & 7) === 4 || tag === 0) break;
+    reader.skip(tag & 7);
+  }
+  return message;
+}
+
+/** Encodes a ReadContentResponse: `offset` and `total_size`, then `data` last, copying `data` once. */
+export function encodeReadContentResponse(message: content.ReadContentResponse): Buffer {
+  const head = new BinaryWriter();
+  if (message.offset !== 0) head.uint32(8).int64(message.offset);
+  if (message.totalSize !== 0) head.uint32(24).int64(message.totalSize);
+  return finishWithBytes(head, 18, message.data);
+}
+
+const generated = content.ContentServiceService;
+
+/** The content service definition for servers: bulk requests decoded without a copy, bulk responses encoded in one. */
+export const contentServiceServerDefinition: typeof content.ContentServiceService = {
+  ...generated,
+  uploadBlob: { ...generated.uploadBlob, requestDeserialize: (bytes: Buffer) => decodeUploadBlobRequest(bytes) },
+  readContent: { ...generated.readContent, responseSerialize: (message: content.ReadContentResponse) => encodeReadContentResponse(message) },
+};
+
+/** The content service definition for clients: bulk requests encoded in one copy, bulk responses decoded without one. */
+export const contentServiceClientDefinition: typeof content.ContentServiceService = {
+  ...generated,
+  uploadBlob: { ...generated.uploadBlob, requestSerialize: (message: content.UploadBlobRequest) => encodeUploadBlobRequest(message) },
+  readContent: { ...generated.readContent, responseDeserialize: (bytes: Buffer) => decodeReadContentResponse(bytes) },
+};
+
+/**
+ * The generated `ContentServiceClient`, with the bulk-byte codecs: the same
+ * constructor and methods, about half the client CPU per uploaded byte.
+ * Chunks received from `readContent` are views of the received message, so a
+ * caller that keeps one keeps that message's memory.
+ */
+export const ContentServiceClient = makeGenericClientConstructor(contentServiceClientDefinition, 'griot.content.v1.ContentService') as unknown as typeof content.ContentServiceClient;
