@@ -86,6 +86,29 @@ export interface BindOptions {
   streamIdleMs?: number;
   /** Request metadata larger than this (names, values and 32 bytes per entry) is RESOURCE_EXHAUSTED (default 16 KiB). */
   maxMetadataBytes?: number;
+  /** Stream buffering, in messages (default: Node's 16 each way); see {@link StreamBuffering}. */
+  streamBuffering?: StreamBuffering;
+}
+
+/**
+ * How many messages a stream holds between the transport and the handler.
+ * Services that stream large messages want few: a message that waits in a
+ * stream while the slower side catches up outlives V8's young generation,
+ * and each one then costs part of a full garbage collection to free. The rest
+ * waits in HTTP/2 flow control, which costs nothing.
+ */
+export interface StreamBuffering {
+  /** Decoded requests a request stream keeps ahead of its handler. */
+  readAhead: number;
+  /** Responses a response stream accepts before the handler waits for the transport. */
+  writeBehind: number;
+}
+
+/** Sets a grpc-js call's Node stream buffer (grpc-js gives no option for it); a call without one is left alone. */
+function setStreamBuffer(call: object, side: '_readableState' | '_writableState', messages: number | undefined): void {
+  if (messages === undefined) return;
+  const state = (call as Record<string, { highWaterMark?: unknown } | undefined>)[side];
+  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = Math.max(1, messages);
 }
 
 /** The default largest request metadata, as gRPC's C core counts it (its hard limit). */
@@ -238,12 +261,13 @@ function bindMethod(def: MethodDef, handler: ((...args: never[]) => Promise<unkn
     return ((call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       let response: unknown;
       void runCall(def, call, options, async (ctx) => {
-        response = await (run as ClientStreamHandler<unknown, unknown>)(readRequests(call, ctx, def, options.streamIdleMs ?? 120_000), ctx);
+        response = await (run as ClientStreamHandler<unknown, unknown>)(readRequests(call, ctx, def, options), ctx);
       }).then((status) => (status ? callback(status) : callback(null, response)));
     }) as never;
   }
   if (!def.requestStream && def.responseStream) {
     return ((call: ServerWritableStream<unknown, unknown>) => {
+      setStreamBuffer(call, '_writableState', options.streamBuffering?.writeBehind);
       void runCall(def, call, options, async (ctx) => {
         if (call.request instanceof MalformedRequest) throw malformed(def);
         await (run as ServerStreamHandler<unknown, unknown>)(call.request, ctx, (m) => send(call, m, ctx));
@@ -251,8 +275,9 @@ function bindMethod(def: MethodDef, handler: ((...args: never[]) => Promise<unkn
     }) as never;
   }
   return ((call: ServerDuplexStream<unknown, unknown>) => {
+    setStreamBuffer(call, '_writableState', options.streamBuffering?.writeBehind);
     void runCall(def, call, options, async (ctx) => {
-      await (run as BidiStreamHandler<unknown, unknown>)(readRequests(call, ctx, def, options.streamIdleMs ?? 120_000), ctx, (m) => send(call, m, ctx));
+      await (run as BidiStreamHandler<unknown, unknown>)(readRequests(call, ctx, def, options), ctx, (m) => send(call, m, ctx));
     }).then((status) => finish(call, status));
   }) as never;
 }
@@ -262,8 +287,9 @@ function bindMethod(def: MethodDef, handler: ((...args: never[]) => Promise<unkn
  * cancels, INVALID_ARGUMENT on an undecodable message, and DEADLINE_EXCEEDED
  * when the caller sends nothing for `idleMs`.
  */
-async function* readRequests<T>(call: AsyncIterable<T> & NodeJS.EventEmitter, ctx: CallContext, def: MethodDef, idleMs: number): AsyncIterable<T> {
-  limitReadAhead(call);
+async function* readRequests<T>(call: AsyncIterable<T> & NodeJS.EventEmitter, ctx: CallContext, def: MethodDef, options: BindOptions): AsyncIterable<T> {
+  const idleMs = options.streamIdleMs ?? 120_000;
+  setStreamBuffer(call, '_readableState', options.streamBuffering?.readAhead);
   const iterator = call[Symbol.asyncIterator]();
   try {
     for (;;) {
@@ -289,18 +315,6 @@ async function* readRequests<T>(call: AsyncIterable<T> & NodeJS.EventEmitter, ct
     iterator.return?.()?.catch(() => undefined);
   }
   if (ctx.signal.aborted) throw ctx.signal.reason;
-}
-
-/**
- * Lets a request stream hold one decoded message ahead of its handler, not
- * Node's default of sixteen. Messages waiting in the stream outlive V8's young
- * generation when the handler is the slower side (an upload to disk), and each
- * then costs a full garbage collection to free; one message of read-ahead
- * keeps the handler busy, and the rest waits in HTTP/2 flow control.
- */
-function limitReadAhead(call: object): void {
-  const state = (call as { _readableState?: { highWaterMark?: unknown } })._readableState;
-  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = 1;
 }
 
 /** Writes one message, waiting while the transport's buffer is full. */

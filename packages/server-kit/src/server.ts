@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { HealthState, healthHandlers } from './health';
 import { setServerFlowControlWindow } from './flow-control';
 import { DescriptorIndex, reflectionHandlers } from './reflection';
-import { bindService, withTolerantDecoding, type ServiceHandlers } from './rpc';
+import { bindService, withTolerantDecoding, type ServiceHandlers, type StreamBuffering } from './rpc';
 
 /** One API service to serve. */
 export interface ServedService<S extends ServiceDefinition = ServiceDefinition> {
@@ -50,6 +50,8 @@ export interface GriotServerOptions {
    * 64 KiB). Large client streams (uploads) go faster with a larger window.
    */
   flowControlWindow?: number;
+  /** Messages held in each stream between transport and handler (default: Node's 16 each way). */
+  streamBuffering?: StreamBuffering;
 }
 
 const HEALTH = 'grpc.health.v1.Health';
@@ -81,7 +83,7 @@ export class GriotServer {
     for (const name of apiNames) {
       if (!index.hasService(name)) throw new Error(`service ${name} is not in the descriptor set; run pnpm generate`);
     }
-    const bind = { logger: options.logger, domain: options.domain, shutdownSignal: this.shutdownController.signal, streamIdleMs: options.streamIdleMs, maxMetadataBytes: options.maxMetadataBytes };
+    const bind = { logger: options.logger, domain: options.domain, shutdownSignal: this.shutdownController.signal, streamIdleMs: options.streamIdleMs, maxMetadataBytes: options.maxMetadataBytes, streamBuffering: options.streamBuffering };
     for (const service of options.services) {
       this.server.addService(withTolerantDecoding(service.definition), bindService(service.definition, service.handlers, bind));
     }

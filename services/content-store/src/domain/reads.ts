@@ -3,13 +3,13 @@
  * whole or as a range, streamed in chunks with backpressure. Whole reads are
  * hashed as they go and end in DATA_LOSS when the bytes do not match.
  */
-import { createHash } from 'node:crypto';
 import { Code, GriotError, invalidArgument, invalidField, notFound } from '@griot/server-kit';
 import { blobRepository } from '../repository/blob-repository';
 import { manifestRepository } from '../repository/manifest-repository';
 import type { BlobStore } from '../storage/blob-store';
 import { BlobNotFoundError, RangeNotSatisfiableError } from '../storage/errors';
 import type { ContentDeps } from './content-deps';
+import { sha256Stream } from './sha256-worker';
 import { fromStorageError } from './storage-errors';
 import { BLOB_RESOURCE } from './uploads';
 import { requireSha256, requireText, requireUuid } from './validation';
@@ -85,14 +85,14 @@ export class Reads {
       await send({ offset: request.offset, data: Buffer.alloc(0), totalSize: located.size });
       return;
     }
-    const hash = whole ? createHash('sha256') : undefined;
+    const hash = whole ? sha256Stream(length) : undefined;
     const stream = store.read(located.sha256, { offset: request.offset, length });
     let position = request.offset;
     try {
       for await (const raw of stream) {
         if (signal.aborted) throw signal.reason;
         const chunk = raw as Buffer;
-        hash?.update(chunk);
+        await hash?.update(chunk);
         for (let at = 0; at < chunk.length; at += READ_CHUNK_BYTES) {
           const data = chunk.subarray(at, Math.min(at + READ_CHUNK_BYTES, chunk.length));
           await send({ offset: position, data, totalSize: located.size });
@@ -100,6 +100,7 @@ export class Reads {
         }
       }
     } catch (err) {
+      hash?.dispose();
       if (err instanceof BlobNotFoundError || err instanceof RangeNotSatisfiableError) {
         throw this.dataLoss(located, `the stored bytes of the ${located.what} are missing or shorter than recorded`, 'BYTES_MISSING');
       }
@@ -109,10 +110,11 @@ export class Reads {
     }
     const expectedEnd = request.offset + length;
     if (position !== expectedEnd) {
+      hash?.dispose();
       throw this.dataLoss(located, `the storage returned ${position - request.offset} bytes where ${length} were recorded`, 'BYTES_MISSING');
     }
     if (hash) {
-      const digest = hash.digest('hex');
+      const digest = await hash.digest();
       if (digest !== located.sha256) {
         throw this.dataLoss(located, `the stored bytes hash to sha256 ${digest}, not the recorded ${located.sha256}; do not trust the data received`, 'DIGEST_MISMATCH', digest);
       }

@@ -25,6 +25,15 @@ export function fromStorageError(err: unknown, field = 'storage_name'): unknown 
     }
     return new GriotError(Code[err.code], err.reason, err.message, { metadata, cause: err });
   }
+  const systemCode = (err as { code?: unknown } | null)?.code;
+  if (systemCode === 'ENOSPC' || systemCode === 'EDQUOT') {
+    return new GriotError(
+      Code.RESOURCE_EXHAUSTED,
+      'STORAGE_FULL',
+      `the storage has no space left (${systemCode}); nothing past the last committed size was kept: retry, or resume the upload, once space is freed`,
+      { metadata: { errno: systemCode }, cause: err },
+    );
+  }
   return err;
 }
 

@@ -5,7 +5,7 @@
  * committed as a blob only when complete and matching what the client
  * declared.
  */
-import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Code, GriotError, invalidArgument, invalidField, notFound } from '@griot/server-kit';
 import { blobRepository, type BlobRecord } from '../repository/blob-repository';
 import { uploadRepository, type UploadRecord } from '../repository/upload-repository';
@@ -14,6 +14,7 @@ import { UploadOffsetAheadError, UploadOffsetUnalignedError } from '../storage/e
 import { commitStaged, pinExisting } from './blob-commit';
 import { pinDeadline, type ContentDeps } from './content-deps';
 import { fromStorageError, withStorageErrors } from './storage-errors';
+import { sha256Stream, type Sha256Stream } from './sha256-worker';
 import { optionalSha256, optionalUuid, requireSha256, requireUuid } from './validation';
 
 /** The resource type named in upload errors. */
@@ -215,7 +216,7 @@ export class Uploads {
         expiresAt: pinDeadline(this.deps, now),
       });
     }
-    const hash = createHash('sha256');
+    const hash = sha256Stream(plan.size ?? undefined);
     let writer: WindowedWriter | undefined;
     let position = startedAt;
     let recorded = startedAt;
@@ -275,7 +276,7 @@ export class Uploads {
           });
         }
         if (data.length > 0) {
-          hash.update(data);
+          await hash.update(data);
           await writer.write(data);
           position += data.length;
         }
@@ -292,10 +293,13 @@ export class Uploads {
         await writer.writer.close();
         return { uploadId, committedSize: recorded, complete: false, deduplicated: false };
       }
+      // The worker finishes the hash while the writes finish.
+      const digesting = hash.digest();
+      digesting.catch(() => undefined);
       await writer.drain();
       await withStorageErrors(() => writer!.writer.close());
       writer = undefined;
-      const digest = hash.digest('hex');
+      const digest = await digesting;
       if (plan.size !== null && position !== plan.size) {
         throw new GriotError(Code.INVALID_ARGUMENT, 'SIZE_MISMATCH', `the upload declared ${plan.size} bytes but ${position} arrived`, {
           metadata: { declaredSize: plan.size, size: position },
@@ -311,6 +315,7 @@ export class Uploads {
       await uploadRepository.complete(db, uploadId, digest, position, now, pinDeadline(this.deps, now));
       return { uploadId, committedSize: position, complete: true, deduplicated: false, blob };
     } catch (err) {
+      hash.dispose();
       if (signal.aborted && !(err instanceof GriotError && err.code !== Code.CANCELLED)) {
         // The client went away: keep what is durable, so it can resume.
         closing = true;
@@ -362,9 +367,9 @@ export class Uploads {
     }
   }
 
-  private async rehash(store: BlobStore, uploadId: string, length: number, hash: Hash): Promise<void> {
+  private async rehash(store: BlobStore, uploadId: string, length: number, hash: Sha256Stream): Promise<void> {
     await withStorageErrors(async () => {
-      for await (const chunk of store.readUpload(uploadId, length)) hash.update(chunk as Buffer);
+      for await (const chunk of store.readUpload(uploadId, length)) await hash.update(chunk as Buffer);
     });
   }
 
