@@ -21,7 +21,8 @@
  * `BENCH_PROFILE_DIR` writes a CPU profile of the content store there.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +66,24 @@ function loadText(): string {
   return loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
+}
+
+/**
+ * Writes dirty pages out and drops the kernel's page cache, when this process
+ * may (as root); answers whether it did. On this VM, once about a GiB of
+ * file pages is cached, every further GiB written costs about 2 s of kernel
+ * time in reclaim, whoever writes it (plain `dd` shows it), so without this
+ * an upload's figure depends on how many uploads went before it. Each upload
+ * (store, tus, sinks alike) starts from the same clean state.
+ */
+async function resetPageCache(): Promise<boolean> {
+  try {
+    execFileSync('sync');
+    await writeFile('/proc/sys/vm/drop_caches', '3');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Streams an object's chunks on an UploadBlob call and resolves with the response and the time taken. */
@@ -164,6 +183,8 @@ export async function benchContentStore(): Promise<BenchRow[]> {
   const dataDir = await mkdtemp(join(tmpdir(), 'griot-bench-content-'));
   const log = (line: string) => process.stderr.write(`content-store bench: ${line} (load ${loadText()})\n`);
   const loadBefore = loadText();
+  const resets = await resetPageCache();
+  log(resets ? 'the page cache is dropped before each upload' : 'cannot drop the page cache (not root): later uploads may pay for the pages of earlier ones');
   const rows: BenchRow[] = [];
   const servers: ServerProcess[] = [];
   try {
@@ -195,11 +216,15 @@ export async function benchContentStore(): Promise<BenchRow[]> {
         // A fresh object each round: the same digest again would be deduplicated.
         if (round > 1) object = chunksOf(UPLOAD_BYTES);
         log(`round ${round}/${ROUNDS}: uploading ${sizeMiB} MiB in ${CHUNK / MiB} MiB chunks to a bare sink, the content store (file storage) and tus`);
+        await resetPageCache();
         sinkMs = Math.min(sinkMs, (await uploadThrough(bareClient, object, UPLOAD_BYTES)).ms);
+        await resetPageCache();
         windowedMs = Math.min(windowedMs, (await uploadThrough(windowedClient, object, UPLOAD_BYTES)).ms);
+        await resetPageCache();
         const up = await uploadThrough(storeClient, object, UPLOAD_BYTES);
         if (up.res.blob?.sha256 !== object.sha256 || up.res.deduplicated) throw new Error('the content store did not commit the bytes sent');
         upMs = Math.min(upMs, up.ms);
+        await resetPageCache();
         tusMs = Math.min(tusMs, await tusUpload(tus.address, object, UPLOAD_BYTES));
         log(`round ${round}: sink ${mibPerSecond(UPLOAD_BYTES, sinkMs).toFixed(0)}, sink with the store's window ${mibPerSecond(UPLOAD_BYTES, windowedMs).toFixed(0)}, store ${mibPerSecond(UPLOAD_BYTES, upMs).toFixed(0)}, tus ${mibPerSecond(UPLOAD_BYTES, tusMs).toFixed(0)} MiB/s (best so far)`);
       }
@@ -255,6 +280,7 @@ export async function benchContentStore(): Promise<BenchRow[]> {
     }
 
     log(`uploading ${RSS_UPLOAD_BYTES / MiB} MiB to a fresh content store process, sampling its RSS`);
+    await resetPageCache();
     const rss = await rssGrowth(join(dataDir, 'rss'), RSS_UPLOAD_BYTES);
     rows.push({
       name: `server RSS growth, ${RSS_UPLOAD_BYTES / MiB} MiB upload (${mibPerSecond(RSS_UPLOAD_BYTES, rss.ms).toFixed(0)} MiB/s)`,
@@ -264,7 +290,7 @@ export async function benchContentStore(): Promise<BenchRow[]> {
       met: rss.growth < 64 * MiB,
     });
     rows.push({
-      name: `load average 1/5/15 min (2 cores): ${loadBefore} before, ${loadText()} after; ${CHUNK / MiB} MiB chunks`,
+      name: `load average 1/5/15 min (2 cores): ${loadBefore} before, ${loadText()} after; ${CHUNK / MiB} MiB chunks; page cache ${resets ? 'dropped before each upload' : 'not dropped'}`,
       value: loadavg()[0]!,
       unit: '',
     });
