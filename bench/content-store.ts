@@ -27,6 +27,7 @@ import { request as httpRequest } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
+import { readContentStoreConfig } from '@griot/content-store';
 import { content, contentCodecs } from '@griot/proto';
 import { rssOf, startServerProcess, type ServerProcess } from './content-processes';
 import { formatTable, type BenchRow } from './report';
@@ -37,8 +38,8 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? '3'));
 const CHUNK = Number(process.env.BENCH_CHUNK_MIB ?? '1') * MiB;
 const UPLOAD_BYTES = Math.max(CHUNK, Math.round(1024 * SCALE) * MiB);
 const RSS_UPLOAD_BYTES = Math.max(CHUNK, Math.round(2048 * SCALE) * MiB);
-/** The content store's default CONTENT_FLOW_CONTROL_WINDOW. */
-const STORE_FLOW_WINDOW = 4 * MiB;
+/** The window the content store runs with here: its default CONTENT_FLOW_CONTROL_WINDOW, or the one this environment sets. */
+const STORE_FLOW_WINDOW = readContentStoreConfig().CONTENT_FLOW_CONTROL_WINDOW;
 const GRPC_OPTIONS = { 'grpc.max_receive_message_length': 8 * MiB, 'grpc.max_send_message_length': 8 * MiB };
 
 type SyntheticObject = ReturnType<typeof chunksOf>;

@@ -91,7 +91,7 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
     // the service with a message naming the limit rather than by the transport.
     maxReceiveMessageLength: config.CONTENT_MAX_CHUNK_BYTES + MESSAGE_OVERHEAD_BYTES,
     flowControlWindow: config.CONTENT_FLOW_CONTROL_WINDOW,
-    // Chunks of up to 4 MiB: one waiting beside the one being handled, each way.
+    // Chunks are large (up to CONTENT_MAX_CHUNK_BYTES): one waits beside the one being handled, each way.
     streamBuffering: { readAhead: 1, writeBehind: 2 },
     credentials,
     services: [

@@ -75,14 +75,14 @@ class HashWorker {
     worker.postMessage(message);
   }
 
+  /** Drops a hash on the worker, if it still holds it. */
   close(id: number): void {
-    if (!this.listeners.delete(id)) return;
-    this.worker?.postMessage({ op: 'close', id });
-    if (this.listeners.size === 0) this.worker?.unref();
+    if (this.listeners.has(id)) this.worker?.postMessage({ op: 'close', id });
+    this.forget(id);
   }
 
-  /** Forgets a hash whose digest arrived (the worker dropped it already). */
-  finished(id: number): void {
+  /** Forgets a hash here; the worker lets go of the event loop when none is left. */
+  private forget(id: number): void {
     this.listeners.delete(id);
     if (this.listeners.size === 0) this.worker?.unref();
   }
@@ -96,7 +96,8 @@ class HashWorker {
       if (!listener) return;
       if (reply.freed !== undefined) listener.freed(reply.freed);
       if (reply.digest !== undefined) {
-        this.finished(reply.id);
+        // The worker dropped the hash as it answered.
+        this.forget(reply.id);
         listener.digest(reply.digest);
       }
     });
