@@ -5,12 +5,14 @@ const KiB = 1024;
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** Feeds `data` in chunks of the given sizes, in turn, and answers the digest. */
-async function digestInChunks(data: Buffer, sizes: number[], expected: number | undefined, options = { slabBytes: 64 * KiB, slabs: 2 }): Promise<string> {
+async function digestInChunks(data: Buffer, sizes: number[], expected: number | undefined, options = { slabBytes: 64 * KiB, slabs: 2 }, viewAt = 0): Promise<string> {
   const hash = sha256Stream(expected, options);
   let at = 0;
   for (let i = 0; at < data.length; i++) {
     const n = sizes[i % sizes.length]!;
-    const chunk = Buffer.from(data.subarray(at, at + n));
+    // With `viewAt`, each chunk is a view at that offset of a larger buffer, as a field decoded from a message is.
+    const part = data.subarray(at, at + n);
+    const chunk = viewAt > 0 ? Buffer.concat([Buffer.alloc(viewAt, 0xee), part, Buffer.alloc(3, 0xee)]).subarray(viewAt, viewAt + part.length) : Buffer.from(part);
     await hash.update(chunk);
     chunk.fill(0); // Taken means copied: the caller may reuse the chunk at once.
     at += n;
@@ -29,6 +31,11 @@ describe('sha256Stream', () => {
   ])('gives the digest of %s', async (_name, size, sizes, expected) => {
     const data = randomBytes(size);
     expect(await digestInChunks(data, sizes, expected)).toBe(sha256(data));
+  });
+
+  it.each([1, 3, 5, 7])('copies chunks that are views at offset %i of larger buffers', async (viewAt) => {
+    const data = randomBytes(300 * KiB + 11);
+    expect(await digestInChunks(data, [65_536, 1_000_001, 5], undefined, { slabBytes: 64 * KiB, slabs: 2 }, viewAt)).toBe(sha256(data));
   });
 
   it('keeps concurrent hashes apart', async () => {
