@@ -10,8 +10,8 @@
  * Every server under test runs in a process of its own, as deployed (the
  * content store with its default embedded database unless
  * CONTENT_DATABASE_URL is set); this process is the client of all of them,
- * sending the same chunks, through the same client (`contentCodecs`'s, the
- * one the CLI uses). The bare sink keeps grpc-js's default HTTP/2 window; a
+ * sending the same chunks through the same clients, the ones the CLI uses:
+ * `UploadBlobClient` for uploads and `contentCodecs`'s for reads. The bare sink keeps grpc-js's default HTTP/2 window; a
  * second sink with the content store's window is measured for reference, to
  * show what the store costs over the transport alone. Each figure is the best of `BENCH_ROUNDS` (3)
  * rounds, the servers taking turns in each round; the load average is
@@ -28,7 +28,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { readContentStoreConfig } from '@griot/content-store';
-import { content, contentCodecs } from '@griot/proto';
+import { content, contentCodecs, UploadBlobClient } from '@griot/proto';
 import { rssOf, startServerProcess, type ServerProcess } from './content-processes';
 import { formatTable, type BenchRow } from './report';
 
@@ -88,10 +88,10 @@ async function resetPageCache(): Promise<boolean> {
 }
 
 /** Streams an object's chunks on an UploadBlob call and resolves with the response and the time taken. */
-function uploadThrough(client: content.ContentServiceClient, object: SyntheticObject, total: number): Promise<{ ms: number; res: content.UploadBlobResponse }> {
+function uploadThrough(client: UploadBlobClient, object: SyntheticObject, total: number): Promise<{ ms: number; res: content.UploadBlobResponse }> {
   const started = performance.now();
   return new Promise((resolvePromise, reject) => {
-    const call = client.uploadBlob((err, res) => (err ? reject(err) : resolvePromise({ ms: performance.now() - started, res: res! })));
+    const call = client.uploadBlob(undefined, undefined, (err, res) => (err ? reject(err) : resolvePromise({ ms: performance.now() - started, res: res! })));
     void (async () => {
       for (let i = 0; i < object.count; i++) {
         const message: content.UploadBlobRequest = {
@@ -160,7 +160,7 @@ function startContentStoreProcess(dataDir: string): Promise<ServerProcess> {
 /** Uploads `total` bytes to a fresh content store process and answers its RSS growth (peak minus before). */
 async function rssGrowth(dataDir: string, total: number): Promise<{ growth: number; ms: number }> {
   const server = await startContentStoreProcess(dataDir);
-  const client = new contentCodecs.ContentServiceClient(server.address, credentials.createInsecure(), GRPC_OPTIONS);
+  const client = new UploadBlobClient(server.address);
   try {
     // Warm up: one small upload so that lazily loaded code is in before measuring.
     await uploadThrough(client, chunksOf(4 * MiB), 4 * MiB);
@@ -196,9 +196,11 @@ export async function benchContentStore(): Promise<BenchRow[]> {
       startServerProcess('bench/content-tus-server.ts', { BENCH_TUS_DIR: join(dataDir, 'tus') }, 'listening'),
     ]);
     servers.push(store, bare, windowed, tus);
-    const storeClient = new contentCodecs.ContentServiceClient(store.address, credentials.createInsecure(), GRPC_OPTIONS);
-    const bareClient = new contentCodecs.ContentServiceClient(bare.address, credentials.createInsecure(), GRPC_OPTIONS);
-    const windowedClient = new contentCodecs.ContentServiceClient(windowed.address, credentials.createInsecure(), GRPC_OPTIONS);
+    const storeClient = new UploadBlobClient(store.address);
+    const bareClient = new UploadBlobClient(bare.address);
+    const windowedClient = new UploadBlobClient(windowed.address);
+    const storeReader = new contentCodecs.ContentServiceClient(store.address, credentials.createInsecure(), GRPC_OPTIONS);
+    const bareReader = new contentCodecs.ContentServiceClient(bare.address, credentials.createInsecure(), GRPC_OPTIONS);
     try {
       const sizeMiB = UPLOAD_BYTES / MiB;
       const warm = chunksOf(8 * MiB);
@@ -250,10 +252,10 @@ export async function benchContentStore(): Promise<BenchRow[]> {
       let downMs = Infinity;
       for (let round = 1; round <= ROUNDS; round++) {
         log(`round ${round}/${ROUNDS}: downloading ${sizeMiB} MiB from a bare source, then from the content store`);
-        const source = await downloadThrough(bareClient, bareRequest);
+        const source = await downloadThrough(bareReader, bareRequest);
         if (source.bytes !== UPLOAD_BYTES) throw new Error(`the bare source sent ${source.bytes} bytes of ${UPLOAD_BYTES}`);
         sourceMs = Math.min(sourceMs, source.ms);
-        const down = await downloadThrough(storeClient, readRequest);
+        const down = await downloadThrough(storeReader, readRequest);
         if (down.bytes !== UPLOAD_BYTES) throw new Error(`read ${down.bytes} bytes of ${UPLOAD_BYTES}`);
         downMs = Math.min(downMs, down.ms);
       }
@@ -274,9 +276,7 @@ export async function benchContentStore(): Promise<BenchRow[]> {
         met: upMs < tusMs,
       });
     } finally {
-      storeClient.close();
-      bareClient.close();
-      windowedClient.close();
+      for (const client of [storeClient, bareClient, windowedClient, storeReader, bareReader]) client.close();
       await Promise.all(servers.splice(0).map((s) => s.stop()));
     }
 

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
 import { CliError } from './cli-error';
-import { isServiceError, toCliError, unary, type Endpoint } from './grpc-call';
+import { isServiceError, toCliError, unary, type Endpoint, type ServiceClients } from './grpc-call';
 
 /** The largest chunk sent in one UploadBlob message. */
 export const UPLOAD_CHUNK_BYTES = 1024 * 1024;
@@ -89,13 +89,14 @@ async function committedSize(client: content.ContentServiceClient, endpoint: End
  * from what the store committed, and skipping the bytes entirely when the
  * store already holds the digest.
  *
- * @param client - The content store client.
- * @param endpoint - The content store, for error messages.
+ * @param clients - The content store's clients and endpoint.
  * @param options - The file, its digest and a progress callback.
  * @throws {@link CliError} when the store refuses the upload or cannot be reached.
  */
-export async function uploadFile(client: content.ContentServiceClient, endpoint: Endpoint, options: UploadFileOptions): Promise<UploadOutcome> {
+export async function uploadFile(clients: Pick<ServiceClients, 'content' | 'uploads' | 'contentEndpoint'>, options: UploadFileOptions): Promise<UploadOutcome> {
   const { digest, path } = options;
+  const endpoint = clients.contentEndpoint;
+  const client = clients.content();
   const chunkBytes = options.chunkBytes ?? UPLOAD_CHUNK_BYTES;
   const uploadId = uploadIdFor(digest);
   const state = await committedSize(client, endpoint, uploadId);
@@ -109,10 +110,10 @@ export async function uploadFile(client: content.ContentServiceClient, endpoint:
   const response = new Promise<content.UploadBlobResponse>((resolve, reject) => {
     settle = { resolve, reject };
   });
-  const call = client.uploadBlob((err: ServiceError | null, res: content.UploadBlobResponse) => {
+  const call = clients.uploads().uploadBlob(undefined, undefined, (err: ServiceError | null, res?: content.UploadBlobResponse) => {
     answered = true;
     if (err) settle.reject(toCliError(err, endpoint));
-    else settle.resolve(res);
+    else settle.resolve(res!);
   });
   let offset = resumedFrom;
   let sent = 0;

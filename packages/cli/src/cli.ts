@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
+import type { UploadBlobClientTls } from '@griot/proto';
 import { CliError, ExitCode, usageError } from './cli-error';
 import type { CliIo, Command, CommandContext, OptionValues } from './command';
 import { COMMANDS } from './commands';
@@ -70,9 +70,9 @@ function parseCommandLine(command: Command, rest: string[]): { args: string[]; o
   }
 }
 
-/** Plaintext, TLS (a CA given) or mutual TLS (a client certificate and key too). */
-function channelCredentials(files: { ca: string; cert: string; key: string }): ChannelCredentials {
-  if (!files.ca && !files.cert && !files.key) return credentials.createInsecure();
+/** Plaintext (undefined), TLS (a CA given) or mutual TLS (a client certificate and key too): the PEM files read. */
+function tlsFiles(files: { ca: string; cert: string; key: string }): UploadBlobClientTls | undefined {
+  if (!files.ca && !files.cert && !files.key) return undefined;
   if (Boolean(files.cert) !== Boolean(files.key)) throw usageError('--tls-cert and --tls-key go together');
   const read = (path: string, option: string) => {
     try {
@@ -81,11 +81,11 @@ function channelCredentials(files: { ca: string; cert: string; key: string }): C
       throw usageError(`--${option}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
   };
-  return credentials.createSsl(
-    files.ca ? read(files.ca, 'tls-ca') : null,
-    files.key ? read(files.key, 'tls-key') : null,
-    files.cert ? read(files.cert, 'tls-cert') : null,
-  );
+  return {
+    ca: files.ca ? read(files.ca, 'tls-ca') : null,
+    key: files.key ? read(files.key, 'tls-key') : null,
+    cert: files.cert ? read(files.cert, 'tls-cert') : null,
+  };
 }
 
 function makeContext(command: Command, args: string[], options: OptionValues, io: CliIo, signal: AbortSignal): CommandContext {
@@ -100,7 +100,7 @@ function makeContext(command: Command, args: string[], options: OptionValues, io
   const clients = new ServiceClients(
     { service: 'registry', address: pick('registry', 'GRIOT_REGISTRY', DEFAULT_REGISTRY) },
     { service: 'content store', address: pick('content', 'GRIOT_CONTENT', DEFAULT_CONTENT) },
-    channelCredentials({
+    tlsFiles({
       ca: pick('tls-ca', 'GRIOT_TLS_CA', ''),
       cert: pick('tls-cert', 'GRIOT_TLS_CERT', ''),
       key: pick('tls-key', 'GRIOT_TLS_KEY', ''),

@@ -4,7 +4,7 @@
  * its address.
  */
 import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
-import { content, contentCodecs, registry, rpcErrorDetails, rpcStatus } from '@griot/proto';
+import { content, contentCodecs, registry, rpcErrorDetails, rpcStatus, UploadBlobClient, type UploadBlobClientTls } from '@griot/proto';
 import { CliError, ExitCode } from './cli-error';
 
 /** Where a service is, and what to call it in messages. */
@@ -99,16 +99,21 @@ export function unary<T>(endpoint: Endpoint, start: UnaryStarter<T>, metadata = 
 export class ServiceClients {
   private registryClient?: registry.RegistryServiceClient;
   private contentClient?: content.ContentServiceClient;
+  private uploadClient?: UploadBlobClient;
+  private readonly channelCredentials: ChannelCredentials;
 
   /**
    * @param registryEndpoint - Where the registry is.
    * @param contentEndpoint - Where the content store is.
+   * @param tls - The PEM files of TLS (mutual TLS with a certificate and key); plaintext when absent.
    */
   constructor(
     readonly registryEndpoint: Endpoint,
     readonly contentEndpoint: Endpoint,
-    private readonly channelCredentials: ChannelCredentials = credentials.createInsecure(),
-  ) {}
+    private readonly tls?: UploadBlobClientTls,
+  ) {
+    this.channelCredentials = tls ? credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null) : credentials.createInsecure();
+  }
 
   /** The registry client. */
   registry(): registry.RegistryServiceClient {
@@ -122,10 +127,17 @@ export class ServiceClients {
     return this.contentClient;
   }
 
+  /** The content store's UploadBlob client, which sends chunks without copying them. */
+  uploads(): UploadBlobClient {
+    this.uploadClient ??= new UploadBlobClient(this.contentEndpoint.address, { tls: this.tls });
+    return this.uploadClient;
+  }
+
   /** Closes the channels. */
   close(): void {
     this.registryClient?.close();
     this.contentClient?.close();
+    this.uploadClient?.close();
   }
 }
 

@@ -19,6 +19,8 @@ export { Struct } from './gen/google/protobuf/struct';
 export { Any } from './gen/google/protobuf/any';
 /** Content service codecs that copy bulk bytes as little as possible, and a client that uses them. */
 export * as contentCodecs from './content-codecs';
+/** UploadBlob over HTTP/2 without copying chunk bytes (the bulk upload path of TypeScript clients). */
+export { UploadBlobClient, UploadBlobCall, type UploadBlobClientOptions, type UploadBlobClientTls, type UploadBlobCallOptions, type UploadBlobCallback } from './upload-blob-client';
 
 /** Path of the serialized FileDescriptorSet of every .proto file, imports included. */
 export const descriptorSetPath = join(__dirname, 'descriptor-set.binpb');

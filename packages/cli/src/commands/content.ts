@@ -76,7 +76,7 @@ export const contentPutCommand: Command = {
     const tags = { filename: basename(file), ...tagsOption(ctx) };
     const digest = await hashFile(file);
     const progress = createProgress(ctx.io.stderr, digest.size, 'uploading');
-    const upload = await uploadFile(ctx.clients.content(), ctx.clients.contentEndpoint, { path: file, digest, onProgress: (n) => progress.update(n) });
+    const upload = await uploadFile(ctx.clients, { path: file, digest, onProgress: (n) => progress.update(n) });
     progress.finish();
     if (upload.resumedFrom > 0 && upload.resumedFrom < digest.size) ctx.info(`resumed the upload at ${formatBytes(upload.resumedFrom)}`);
     if (upload.deduplicated) ctx.info('the content store already holds these bytes');

@@ -102,7 +102,7 @@ export const publishCommand: Command = {
       const label = `${packed.descriptor.name}@${packed.descriptor.version}`;
       ctx.info(`packed ${label}: ${packed.entryCount} entries, ${packed.size} bytes, package id ${packed.packageId}`);
       const progress = createProgress(ctx.io.stderr, packed.size, 'uploading');
-      const upload = await uploadFile(ctx.clients.content(), ctx.clients.contentEndpoint, {
+      const upload = await uploadFile(ctx.clients, {
         path: packed.file,
         digest: { sha256: packed.packageId, size: packed.size },
         onProgress: (n) => progress.update(n),
