@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { decodeReadContentResponse, decodeUploadBlobRequest, encodeReadContentResponse, encodeUploadBlobRequest } from './content-codecs';
+import { createServer, type Settings } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { credentials } from '@grpc/grpc-js';
+import { CLIENT_FLOW_CONTROL_WINDOW, ContentServiceClient, decodeReadContentResponse, decodeUploadBlobRequest, encodeReadContentResponse, encodeUploadBlobRequest } from './content-codecs';
 import * as content from './gen/griot/content/v1/content_service';
 
 const encode = (m: content.UploadBlobRequest) => Buffer.from(content.UploadBlobRequest.encode(m).finish());
@@ -81,5 +84,28 @@ describe('encodeReadContentResponse', () => {
     const bytes = encodeReadContentResponse(message);
     expect(content.ReadContentResponse.decode(bytes)).toEqual(message);
     expect(bytes.length).toBe(content.ReadContentResponse.encode(message).finish().length);
+  });
+});
+
+describe('ContentServiceClient', () => {
+  /** The HTTP/2 settings a client made with `options` sends when it connects. */
+  async function settingsOf(options?: Record<string, number>): Promise<Settings> {
+    const server = createServer();
+    const settings = new Promise<Settings>((resolve) => server.on('session', (session) => session.once('remoteSettings', resolve)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const client = new ContentServiceClient(`127.0.0.1:${(server.address() as AddressInfo).port}`, credentials.createInsecure(), options);
+    try {
+      client.waitForReady(Date.now() + 5000, () => undefined);
+      return await settings;
+    } finally {
+      client.close();
+      await new Promise((r) => server.close(r));
+    }
+  }
+
+  it('asks for a 4 MiB receive window, unless its options set one', async () => {
+    expect(CLIENT_FLOW_CONTROL_WINDOW).toBe(4 * 1024 * 1024);
+    expect((await settingsOf()).initialWindowSize).toBe(CLIENT_FLOW_CONTROL_WINDOW);
+    expect((await settingsOf({ 'grpc-node.flow_control_window': 1024 * 1024 })).initialWindowSize).toBe(1024 * 1024);
   });
 });
