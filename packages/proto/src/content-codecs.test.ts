@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Settings } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { credentials } from '@grpc/grpc-js';
-import { CLIENT_FLOW_CONTROL_WINDOW, ContentServiceClient, decodeReadContentResponse, decodeUploadBlobRequest, encodeReadContentResponse, encodeUploadBlobRequest } from './content-codecs';
+import { allocReadChunk, CLIENT_FLOW_CONTROL_WINDOW, ContentServiceClient, decodeReadContentResponse, decodeUploadBlobRequest, encodeReadContentResponse, encodeUploadBlobRequest } from './content-codecs';
 import * as content from './gen/griot/content/v1/content_service';
 
 const encode = (m: content.UploadBlobRequest) => Buffer.from(content.UploadBlobRequest.encode(m).finish());
@@ -84,6 +84,27 @@ describe('encodeReadContentResponse', () => {
     const bytes = encodeReadContentResponse(message);
     expect(content.ReadContentResponse.decode(bytes)).toEqual(message);
     expect(bytes.length).toBe(content.ReadContentResponse.encode(message).finish().length);
+  });
+
+  it.each<[string, number, number]>([
+    ['small fields', 0, 1000],
+    ['the largest offsets', Number.MAX_SAFE_INTEGER - 70_000, Number.MAX_SAFE_INTEGER],
+  ])('encodes a chunk from allocReadChunk in place, with %s', (_name, offset, totalSize) => {
+    const data = allocReadChunk(70_000);
+    randomBytes(70_000).copy(data);
+    // The same bytes as the copying encoder gives for a plain buffer, which the generated decoder reads back.
+    const expected = encodeReadContentResponse({ offset, data: Buffer.from(data), totalSize });
+    expect(content.ReadContentResponse.decode(expected)).toEqual({ offset, data: Buffer.from(data), totalSize });
+    const bytes = encodeReadContentResponse({ offset, data, totalSize });
+    expect(bytes.equals(expected)).toBe(true);
+    expect(bytes.buffer).toBe(data.buffer); // no copy: the message is the chunk with its fields before it
+    // A view of such a chunk is encoded with a copy, and its bytes before it are left alone.
+    const view = data.subarray(1);
+    const before = Buffer.from(Buffer.from(data.buffer, 0, data.byteOffset + 1));
+    const copied = encodeReadContentResponse({ offset, data: view, totalSize });
+    expect(copied.buffer).not.toBe(data.buffer);
+    expect(content.ReadContentResponse.decode(copied).data.equals(view)).toBe(true);
+    expect(Buffer.from(data.buffer, 0, data.byteOffset + 1).equals(before)).toBe(true);
   });
 });
 

@@ -96,12 +96,40 @@ export function decodeReadContentResponse(bytes: Uint8Array): content.ReadConten
   return message;
 }
 
-/** Encodes a ReadContentResponse: `offset` and `total_size`, then `data` last, copying `data` once. */
+/** Bytes kept free before a chunk from {@link allocReadChunk}: room for every other field of a ReadContentResponse (at most 28 bytes). */
+export const READ_CHUNK_HEADROOM = 32;
+/** Chunks from {@link allocReadChunk}, whose headroom is free for the encoder. */
+const withHeadroom = new WeakSet<Uint8Array>();
+
+/**
+ * A buffer of `size` bytes for a server to read a ReadContent chunk into,
+ * with room before it in which {@link encodeReadContentResponse} writes the
+ * response's other fields, so that the message is sent without copying the
+ * chunk. The chunk itself is an ordinary Buffer; a view of it (`subarray`)
+ * is encoded with a copy, as any other.
+ */
+export function allocReadChunk(size: number): Buffer {
+  const chunk = Buffer.allocUnsafeSlow(READ_CHUNK_HEADROOM + size).subarray(READ_CHUNK_HEADROOM);
+  withHeadroom.add(chunk);
+  return chunk;
+}
+
+/**
+ * Encodes a ReadContentResponse: `offset` and `total_size`, then `data` last.
+ * A chunk from {@link allocReadChunk} is not copied: the other fields are
+ * written into its headroom; any other is copied once.
+ */
 export function encodeReadContentResponse(message: content.ReadContentResponse): Buffer {
   const head = new BinaryWriter();
   if (message.offset !== 0) head.uint32(8).int64(message.offset);
   if (message.totalSize !== 0) head.uint32(24).int64(message.totalSize);
-  return finishWithBytes(head, 18, message.data);
+  const data = message.data;
+  if (data.length === 0 || !withHeadroom.has(data)) return finishWithBytes(head, 18, data);
+  const prefix = head.uint32(18).uint32(data.length).finish();
+  if (prefix.length > READ_CHUNK_HEADROOM) return Buffer.concat([prefix, data], prefix.length + data.length);
+  const encoded = Buffer.from(data.buffer, data.byteOffset - prefix.length, prefix.length + data.length);
+  encoded.set(prefix, 0);
+  return encoded;
 }
 
 const generated = content.ContentServiceService;

@@ -6,7 +6,7 @@
 import { Code, GriotError, invalidArgument, invalidField, notFound } from '@griot/server-kit';
 import { blobRepository } from '../repository/blob-repository';
 import { manifestRepository } from '../repository/manifest-repository';
-import type { BlobStore } from '../storage/blob-store';
+import type { BlobStore, ReadBuffers } from '../storage/blob-store';
 import { BlobNotFoundError, RangeNotSatisfiableError } from '../storage/errors';
 import type { ContentDeps } from './content-deps';
 import { sha256Stream } from './sha256-worker';
@@ -61,9 +61,10 @@ export class Reads {
   /**
    * Streams the requested bytes through `send` (which waits while the client
    * is slow). The first chunk carries the total size; an empty range sends
-   * one chunk with no data.
+   * one chunk with no data. `buffers` allocates the chunks the storage reads
+   * into, where it can (the gRPC layer's leave room for the response header).
    */
-  async read(request: ReadRequest, signal: AbortSignal, send: (chunk: ReadChunk) => Promise<void>): Promise<void> {
+  async read(request: ReadRequest, signal: AbortSignal, send: (chunk: ReadChunk) => Promise<void>, buffers?: ReadBuffers): Promise<void> {
     if (!Number.isSafeInteger(request.offset) || request.offset < 0) {
       throw invalidField('offset', 'INVALID_OFFSET', `must be a non-negative byte offset, not ${request.offset}`);
     }
@@ -86,7 +87,7 @@ export class Reads {
       return;
     }
     const hash = whole ? sha256Stream(length) : undefined;
-    const stream = store.read(located.sha256, { offset: request.offset, length });
+    const stream = store.read(located.sha256, { offset: request.offset, length }, buffers);
     let position = request.offset;
     try {
       for await (const raw of stream) {
@@ -94,7 +95,8 @@ export class Reads {
         const chunk = raw as Buffer;
         await hash?.update(chunk);
         for (let at = 0; at < chunk.length; at += READ_CHUNK_BYTES) {
-          const data = chunk.subarray(at, Math.min(at + READ_CHUNK_BYTES, chunk.length));
+          // A chunk that fits goes as it is (a view would lose the room `buffers` left before it).
+          const data = chunk.length <= READ_CHUNK_BYTES ? chunk : chunk.subarray(at, Math.min(at + READ_CHUNK_BYTES, chunk.length));
           await send({ offset: position, data, totalSize: located.size });
           position += data.length;
         }

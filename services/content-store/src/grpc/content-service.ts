@@ -2,12 +2,15 @@
  * The griot.content.v1.ContentService handlers: request shapes in, domain
  * calls, messages out. No SQL and no storage calls here.
  */
-import { content } from '@griot/proto';
+import { content, contentCodecs } from '@griot/proto';
 import type { ServiceHandlers } from '@griot/server-kit';
 import type { Manifests } from '../domain/manifests';
 import type { Reads } from '../domain/reads';
 import type { Uploads } from '../domain/uploads';
+import type { ReadBuffers } from '../storage/blob-store';
 import { toBlobMessage, toManifestMessage } from './messages';
+
+const READ_BUFFERS: ReadBuffers = { allocate: contentCodecs.allocReadChunk };
 
 /** The domain operations the handlers call. */
 export interface ContentDomain {
@@ -94,7 +97,8 @@ export function contentServiceHandlers(domain: ContentDomain): ServiceHandlers<t
     },
 
     async readContent(request, ctx, send) {
-      await reads.read({ target: request.target, offset: request.offset, limit: request.limit }, ctx.signal, (chunk) => send(chunk));
+      // Chunks are read with room for the response header, so the codec sends them without a copy.
+      await reads.read({ target: request.target, offset: request.offset, limit: request.limit }, ctx.signal, (chunk) => send(chunk), READ_BUFFERS);
     },
   };
 }

@@ -14,6 +14,17 @@ export interface ByteRange {
   length?: number;
 }
 
+/** How a read may allocate the chunks it reads into. */
+export interface ReadBuffers {
+  /**
+   * A buffer of `size` bytes for one chunk (the default is a plain
+   * `Buffer.allocUnsafeSlow`). The service passes one with room for the
+   * response header before it, so a chunk is sent without a copy; backends
+   * whose client library allocates its own chunks ignore it.
+   */
+  allocate(size: number): Buffer;
+}
+
 /** What the store knows about a committed blob. */
 export interface BlobStat {
   /** Size in bytes. */
@@ -39,8 +50,8 @@ export interface BlobStore {
   commitUpload(uploadId: string, sha256: string, size: number): Promise<Record<string, unknown>>;
   /** Deletes an upload's staged bytes; no error if there are none. */
   abortUpload(uploadId: string): Promise<void>;
-  /** Streams a committed blob, from `offset`, at most `length` bytes (undefined = to the end). */
-  read(sha256: string, range?: ByteRange): Readable;
+  /** Streams a committed blob, from `offset`, at most `length` bytes (undefined = to the end); chunks are read into `buffers` where the backend can. */
+  read(sha256: string, range?: ByteRange, buffers?: ReadBuffers): Readable;
   /** Deletes a committed blob; no error if absent. */
   delete(sha256: string): Promise<void>;
   /** Releases resources (clients, pools). */

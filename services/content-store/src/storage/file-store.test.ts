@@ -70,4 +70,21 @@ describe('FileBlobStore layout', () => {
     expect((await readAll(store.readUpload(uploadId, 1))).toString()).toBe('x');
     await store.abortUpload(uploadId);
   });
+
+  it('reads into the buffers the caller allocates, in 1 MiB chunks', async () => {
+    const data = randomBytes(2 * 1024 * 1024 + 100);
+    const sha256 = sha256Of(data);
+    const uploadId = randomUUID();
+    const writer = await store.openUpload(uploadId, 0);
+    await writer.write(data);
+    await writer.close();
+    await store.commitUpload(uploadId, sha256, data.length);
+    const allocated: Buffer[] = [];
+    const buffers = { allocate: (size: number) => allocated[allocated.push(Buffer.alloc(size)) - 1]! };
+    const chunks: Buffer[] = [];
+    for await (const chunk of store.read(sha256, { offset: 50 }, buffers)) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(data.subarray(50))).toBe(true);
+    expect(chunks.map((c) => c.length)).toEqual([1024 * 1024, 1024 * 1024, 50]);
+    expect(chunks.every((c, i) => c === allocated[i])).toBe(true);
+  });
 });

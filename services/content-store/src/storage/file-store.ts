@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import { link, mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BlobStat, BlobStore, ByteRange, UploadWriter } from './blob-store';
+import type { BlobStat, BlobStore, ByteRange, ReadBuffers, UploadWriter } from './blob-store';
 import { resolveRange } from './byte-range';
 import { deferredReadable, READ_HIGH_WATER_MARK } from './deferred-readable';
 import { BlobNotFoundError, InvalidRangeError, UploadOffsetAheadError, UploadSizeMismatchError } from './errors';
@@ -138,8 +138,9 @@ export class FileBlobStore implements BlobStore {
   }
 
   /** {@inheritDoc BlobStore.read} */
-  read(sha256: string, range?: ByteRange): Readable {
+  read(sha256: string, range?: ByteRange, buffers?: ReadBuffers): Readable {
     const store = this;
+    const allocate = buffers?.allocate ?? ((size: number) => Buffer.allocUnsafeSlow(size));
     return deferredReadable(async function* () {
       let handle: FileHandle;
       try {
@@ -160,11 +161,19 @@ export class FileBlobStore implements BlobStore {
         return;
       }
       // Reading through the open descriptor: a concurrent delete cannot cut the stream short.
-      yield* handle.createReadStream({
-        start: slice.start,
-        end: slice.start + slice.length - 1,
-        highWaterMark: READ_HIGH_WATER_MARK,
-      });
+      try {
+        const end = slice.start + slice.length;
+        for (let position = slice.start; position < end; ) {
+          const chunk = allocate(Math.min(READ_HIGH_WATER_MARK, end - position));
+          const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+          // A file shorter than its recorded size ends the stream early; the reader checks the length.
+          if (bytesRead === 0) return;
+          position += bytesRead;
+          yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
+        }
+      } finally {
+        await handle.close();
+      }
     });
   }
 
