@@ -17,3 +17,4 @@ export * from './lifecycle';
 export * from './tls';
 export * from './sql-errors';
 export * from './flow-control';
+export * from './heap-growth';

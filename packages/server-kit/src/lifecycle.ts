@@ -4,12 +4,14 @@
  * exits 0; a second signal exits at once.
  */
 import { ConfigError } from './config';
+import { tuneHeapGrowth } from './heap-growth';
 
 /** What a started program gives back: how to stop it gracefully. */
 export type Stop = () => Promise<void>;
 
-/** Runs a program until SIGTERM/SIGINT, then stops it and exits. */
+/** Runs a program until SIGTERM/SIGINT, then stops it and exits. The process runs with {@link tuneHeapGrowth}'s heap growth. */
 export function runUntilSignalled(start: () => Promise<Stop>, describe = 'griot'): void {
+  tuneHeapGrowth();
   let stopping = false;
   start()
     .then((stop) => {
