@@ -8,14 +8,14 @@ describe('tuneHeapGrowth', () => {
     expect(run.status).toBe(0);
   });
 
-  it('leaves a percent given on the command line or in NODE_OPTIONS alone', () => {
-    expect(tuneHeapGrowth(100, ['--heap-growing-percent=40'], '')).toBe(40);
-    expect(tuneHeapGrowth(100, [], '--max-old-space-size=512 --heap_growing_percent=25')).toBe(25);
-    expect(tuneHeapGrowth(100, ['--heap-growing-percent=0'], '')).toBeUndefined();
+  it('leaves a percent given on the node command line alone', () => {
+    expect(tuneHeapGrowth(100, ['--heap-growing-percent=40'])).toBe(40);
+    expect(tuneHeapGrowth(100, ['--max-old-space-size=512', '--heap_growing_percent=25'])).toBe(25);
+    expect(tuneHeapGrowth(100, ['--heap-growing-percent=0'])).toBeUndefined();
   });
 
   it('sets the default, or nothing for 0', () => {
-    expect(tuneHeapGrowth(undefined, [], '')).toBe(DEFAULT_HEAP_GROWING_PERCENT);
-    expect(tuneHeapGrowth(0, [], '')).toBeUndefined();
+    expect(tuneHeapGrowth(undefined, [])).toBe(DEFAULT_HEAP_GROWING_PERCENT);
+    expect(tuneHeapGrowth(0, [])).toBeUndefined();
   });
 });

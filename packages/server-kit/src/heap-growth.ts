@@ -19,14 +19,16 @@ export const DEFAULT_HEAP_GROWING_PERCENT = 100;
 const FLAG = /^--heap[-_]growing[-_]percent(?:=(\d+))?$/;
 
 /**
- * Sets `--heap-growing-percent` for this process, unless its command line or
- * NODE_OPTIONS already sets it (an operator's choice wins).
+ * Sets `--heap-growing-percent` for this process, unless its node command
+ * line already sets it (an operator's choice wins; NODE_OPTIONS cannot carry
+ * this flag).
  *
  * @param percent - The percent; 0 leaves V8's dynamic factor.
+ * @param execArgv - The process's Node.js flags.
  * @returns The percent in force, or undefined for V8's own factor.
  */
-export function tuneHeapGrowth(percent = DEFAULT_HEAP_GROWING_PERCENT, execArgv = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): number | undefined {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)].map((arg) => FLAG.exec(arg)).find((m) => m !== null);
+export function tuneHeapGrowth(percent = DEFAULT_HEAP_GROWING_PERCENT, execArgv = process.execArgv): number | undefined {
+  const given = execArgv.map((arg) => FLAG.exec(arg)).find((m) => m !== null);
   if (given) return Number(given[1]) || undefined;
   if (percent <= 0) return undefined;
   setFlagsFromString(`--heap-growing-percent=${percent}`);
