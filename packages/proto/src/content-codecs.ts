@@ -9,8 +9,9 @@
  * - UploadBlobRequest: encoded as its small fields followed by `data`, in one
  *   copy (client); decoded with `data` as a view of the received message
  *   (server).
- * - ReadContentResponse: encoded in one copy (server); decoded with `data` as
- *   a view of the received message (client).
+ * - ReadContentResponse: encoded in one copy, or none for a chunk read into
+ *   a buffer from `allocReadChunk` (server); decoded with `data` as a view of
+ *   the received message (client).
  *
  * Fields may come in any order in protobuf, so putting `data` last changes
  * nothing for any reader; everything else is exactly what the generated code
@@ -31,10 +32,14 @@ function viewAsBuffer(view: Uint8Array): Buffer {
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
-/** Joins the small fields already written to `head`, the length-delimited tag of `data`, and `data`, in one allocation. */
-function finishWithBytes(head: BinaryWriter, tag: number, data: Uint8Array): Buffer {
+/** Every byte of a message before `data`: the small fields already written to `head`, then the tag and length of `data` (none when it is empty). */
+function finishBefore(head: BinaryWriter, tag: number, data: Uint8Array): Uint8Array {
   if (data.length !== 0) head.uint32(tag).uint32(data.length);
-  const prefix = head.finish();
+  return head.finish();
+}
+
+/** `prefix` then `data`, in one allocation. */
+function join(prefix: Uint8Array, data: Uint8Array): Buffer {
   return Buffer.concat([prefix, data], prefix.length + data.length);
 }
 
@@ -64,13 +69,22 @@ export function decodeUploadBlobRequest(bytes: Uint8Array): content.UploadBlobRe
   return message;
 }
 
-/** Encodes an UploadBlobRequest: `start`, `offset` and `finish_write`, then `data` last, copying `data` once. */
-export function encodeUploadBlobRequest(message: content.UploadBlobRequest): Buffer {
+/**
+ * The bytes of an encoded UploadBlobRequest that come before `data`:
+ * `start`, `offset`, `finish_write`, then the tag and length of `data`.
+ * Followed by `data`, they are the whole message.
+ */
+export function encodeUploadBlobRequestHead(message: content.UploadBlobRequest): Uint8Array {
   const head = new BinaryWriter();
   if (message.start !== undefined) content.UploadStart.encode(message.start, head.uint32(10).fork()).join();
   if (message.offset !== 0) head.uint32(16).int64(message.offset);
   if (message.finishWrite) head.uint32(32).bool(message.finishWrite);
-  return finishWithBytes(head, 26, message.data);
+  return finishBefore(head, 26, message.data);
+}
+
+/** Encodes an UploadBlobRequest: its {@link encodeUploadBlobRequestHead}, then `data`, copying `data` once. */
+export function encodeUploadBlobRequest(message: content.UploadBlobRequest): Buffer {
+  return join(encodeUploadBlobRequestHead(message), message.data);
 }
 
 /** Decodes a ReadContentResponse; `data` shares memory with `bytes`. */
@@ -124,9 +138,8 @@ export function encodeReadContentResponse(message: content.ReadContentResponse):
   if (message.offset !== 0) head.uint32(8).int64(message.offset);
   if (message.totalSize !== 0) head.uint32(24).int64(message.totalSize);
   const data = message.data;
-  if (data.length === 0 || !withHeadroom.has(data)) return finishWithBytes(head, 18, data);
-  const prefix = head.uint32(18).uint32(data.length).finish();
-  if (prefix.length > READ_CHUNK_HEADROOM) return Buffer.concat([prefix, data], prefix.length + data.length);
+  const prefix = finishBefore(head, 18, data);
+  if (data.length === 0 || !withHeadroom.has(data) || prefix.length > READ_CHUNK_HEADROOM) return join(prefix, data);
   const encoded = Buffer.from(data.buffer, data.byteOffset - prefix.length, prefix.length + data.length);
   encoded.set(prefix, 0);
   return encoded;

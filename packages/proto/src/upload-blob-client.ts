@@ -19,8 +19,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import { encodeUploadBlobRequestHead } from './content-codecs';
 import * as content from './gen/griot/content/v1/content_service';
 
 const PATH = '/griot.content.v1.ContentService/UploadBlob';
@@ -108,13 +108,8 @@ export class UploadBlobCall extends EventEmitter {
       if (callback) queueMicrotask(() => callback());
       return true;
     }
-    const head = new BinaryWriter();
-    if (message.start !== undefined) content.UploadStart.encode(message.start, head.uint32(10).fork()).join();
-    if (message.offset !== 0) head.uint32(16).int64(message.offset);
-    if (message.finishWrite) head.uint32(32).bool(true);
     const data = message.data;
-    if (data.length > 0) head.uint32(26).uint32(data.length);
-    const fields = head.finish();
+    const fields = encodeUploadBlobRequestHead(message);
     const frame = Buffer.allocUnsafe(5 + fields.length);
     frame[0] = 0; // not compressed
     frame.writeUInt32BE(fields.length + data.length, 1);
