@@ -11,11 +11,12 @@
  * content store with its default embedded database unless
  * CONTENT_DATABASE_URL is set); this process is the client of all of them,
  * sending the same chunks through the same clients, the ones the CLI uses:
- * `UploadBlobClient` for uploads and `contentCodecs`'s for reads. The bare sink keeps grpc-js's default HTTP/2 window; a
- * second sink with the content store's window is measured for reference, to
- * show what the store costs over the transport alone. Each figure is the best of `BENCH_ROUNDS` (3)
- * rounds, the servers taking turns in each round; the load average is
- * printed with the figures, since the machine may be shared.
+ * `UploadBlobClient` for uploads and `contentCodecs`'s for reads. The bare
+ * sink keeps grpc-js's default HTTP/2 window; a second sink with the content
+ * store's window is measured for reference, to show what the store costs over
+ * the transport alone. Each figure is the best of `BENCH_ROUNDS` (3) rounds,
+ * the servers taking turns in each round; the load average is printed with
+ * the figures, since the machine may be shared.
  * Runnable alone: `pnpm exec tsx bench/content-store.ts`; `BENCH_SCALE=0.25`
  * shrinks the sizes, `BENCH_CHUNK_MIB` sets the chunk size (1),
  * `BENCH_PROFILE_DIR` writes a CPU profile of the content store there.
