@@ -40,7 +40,7 @@ export function openBlobStores(config: ContentStoreConfig, knex: Knex, extra: Bl
   try {
     registry = createBlobStores(
       {
-        file: { root: fileStoreRoot(config) },
+        file: { root: fileStoreRoot(config), directIo: config.CONTENT_FILE_DIRECT_IO === 'auto' },
         database: { maxBytes: config.CONTENT_DATABASE_STORAGE_MAX_BYTES },
         gcs: config.CONTENT_GCS_BUCKET
           ? { bucket: config.CONTENT_GCS_BUCKET, prefix: config.CONTENT_GCS_PREFIX, apiEndpoint: config.CONTENT_GCS_ENDPOINT, projectId: config.CONTENT_GCS_PROJECT }

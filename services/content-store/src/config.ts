@@ -20,6 +20,12 @@ export const contentStoreConfigSpec = {
   CONTENT_TLS_CLIENT_CA: vars.file(),
   /** The storage used when a request names none. */
   CONTENT_DEFAULT_STORAGE: vars.oneOf(['griot.file@v1', 'griot.gcs@v1', 'griot.database@v1'] as const, 'griot.file@v1'),
+  /**
+   * `auto`: the file storage writes uploads with direct I/O (O_DIRECT), past
+   * the page cache, where the file system supports it; `off`: through the
+   * page cache.
+   */
+  CONTENT_FILE_DIRECT_IO: vars.oneOf(['auto', 'off'] as const, 'auto'),
   /** The GCS bucket; the GCS storage is enabled when it is set. */
   CONTENT_GCS_BUCKET: vars.string(undefined),
   /** The prefix of every object the GCS storage writes. */

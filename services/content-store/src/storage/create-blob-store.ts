@@ -13,8 +13,8 @@ export type BlobStoreKind = 'file' | 'gcs' | 'database';
 
 /** Plain storage configuration (from the environment or a config file). */
 export interface BlobStoresConfig {
-  /** Local files under `root`. */
-  file?: { root: string };
+  /** Local files under `root`; `directIo` (default true) writes uploads with O_DIRECT where the file system supports it. */
+  file?: { root: string; directIo?: boolean };
   /** A GCS bucket. */
   gcs?: Omit<GcsBlobStoreOptions, 'storage'>;
   /** Inline in the service's database; needs `deps.knex`. */
@@ -60,7 +60,7 @@ export function createBlobStores(config: BlobStoresConfig, deps: BlobStoresDeps 
   const byKind = new Map<BlobStoreKind, BlobStore>();
   if (config.file) {
     if (!config.file.root) throw new InvalidStorageConfigError('file.root', 'a root directory is required.');
-    byKind.set('file', new FileBlobStore({ root: config.file.root }));
+    byKind.set('file', new FileBlobStore({ root: config.file.root, directIo: config.file.directIo }));
   }
   if (config.gcs) {
     if (!config.gcs.bucket) throw new InvalidStorageConfigError('gcs.bucket', 'a bucket name is required.');

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeBlobStore, readAll, sha256Of } from './describe-blob-store';
 import { FileBlobStore } from './file-store';
+import type { FileUploadWriter } from './file-upload-writer';
 
 async function stagedFiles(root: string, uploadId: string): Promise<string[]> {
   const names = await readdir(join(root, 'uploads')).catch(() => [] as string[]);
@@ -13,6 +14,19 @@ async function stagedFiles(root: string, uploadId: string): Promise<string[]> {
 describeBlobStore('FileBlobStore', async () => {
   const root = await mkdtemp(join(tmpdir(), 'griot-file-store-'));
   const store = new FileBlobStore({ root });
+  return {
+    store,
+    staged: (uploadId) => stagedFiles(root, uploadId),
+    cleanup: async () => {
+      await store.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+});
+
+describeBlobStore('FileBlobStore through the page cache (CONTENT_FILE_DIRECT_IO=off)', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'griot-file-store-buffered-'));
+  const store = new FileBlobStore({ root, directIo: false });
   return {
     store,
     staged: (uploadId) => stagedFiles(root, uploadId),
@@ -60,6 +74,17 @@ describe('FileBlobStore layout', () => {
     expect((await stat(join(root, 'uploads', uploadId))).size).toBe(1000);
     await resumed.destroy();
     await store.abortUpload(uploadId);
+  });
+
+  it('writes uploads direct unless told not to', async () => {
+    const buffered = new FileBlobStore({ root, directIo: false });
+    for (const [which, expected] of [[store, true], [buffered, false]] as const) {
+      const uploadId = randomUUID();
+      const writer = await which.openUpload(uploadId, 0);
+      expect((writer as FileUploadWriter).directIo).toBe(expected);
+      await writer.destroy();
+      await which.abortUpload(uploadId);
+    }
   });
 
   it('normalizes upload ids to lowercase so every backend names an upload alike', async () => {

@@ -21,6 +21,11 @@ export const FILE_STORAGE_NAME = 'griot.file@v1';
 export interface FileBlobStoreOptions {
   /** Root directory; created when missing. */
   root: string;
+  /**
+   * Whether uploads are written with direct I/O (`O_DIRECT`) where the file
+   * system supports it (default true); false writes through the page cache.
+   */
+  directIo?: boolean;
 }
 
 /** The storage_config of a file blob: its path relative to the root, with '/' separators. */
@@ -35,11 +40,14 @@ export class FileBlobStore implements BlobStore {
   readonly name = FILE_STORAGE_NAME;
   private readonly root: string;
   private readonly uploadsDir: string;
+  /** Whether to try direct I/O; turned off when the file system refuses it. */
+  private directIo: boolean;
 
-  /** @param options - Where the files live. */
+  /** @param options - Where the files live, and how uploads write. */
   constructor(options: FileBlobStoreOptions) {
     this.root = options.root;
     this.uploadsDir = join(options.root, 'uploads');
+    this.directIo = (options.directIo ?? true) && constants.O_DIRECT !== undefined;
   }
 
   /** {@inheritDoc BlobStore.locate} */
@@ -67,11 +75,38 @@ export class FileBlobStore implements BlobStore {
       // Remove, then create: truncating in place could cut a committed blob
       // if a crash left the staging name hard-linked to it.
       await rm(path, { force: true });
-      const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL);
-      return new FileUploadWriter(id, handle, 0, () => syncDirectory(this.uploadsDir));
+      const handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL);
+      return this.writer(id, handle, 0, () => syncDirectory(this.uploadsDir));
     }
     const handle = await this.openStaging(id, offset);
-    return new FileUploadWriter(id, handle, offset, undefined);
+    return this.writer(id, handle, offset, undefined);
+  }
+
+  /** A writer of the staging file open at `handle`, with a second, direct handle when the file system takes one. */
+  private async writer(id: string, handle: FileHandle, offset: number, syncDir: (() => Promise<void>) | undefined): Promise<UploadWriter> {
+    try {
+      const direct = this.directIo ? await this.openDirect(this.uploadPath(id)) : undefined;
+      try {
+        return await FileUploadWriter.open(id, { handle, direct }, offset, syncDir);
+      } catch (err) {
+        await direct?.close();
+        throw err;
+      }
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  /** The file opened for direct writes, or undefined (and no more tries) where the file system refuses O_DIRECT. */
+  private async openDirect(path: string): Promise<FileHandle | undefined> {
+    try {
+      return await open(path, constants.O_WRONLY | constants.O_DIRECT);
+    } catch (err) {
+      if (!isErrno(err, 'EINVAL', 'EOPNOTSUPP', 'ENOTSUP')) throw err;
+      this.directIo = false;
+      return undefined;
+    }
   }
 
   /** {@inheritDoc BlobStore.readUpload} */

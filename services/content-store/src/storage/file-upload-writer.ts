@@ -7,33 +7,71 @@
  * writer held on to until its write completed would outlive the young
  * generation, and V8 would then spend a large share of the time in full
  * garbage collections under external memory pressure. A copied chunk is
- * dropped at once, and the slabs are allocated once per upload.
+ * dropped at once, and the slabs are reused from upload to upload.
+ *
+ * Where the file system supports it, slabs are written with direct I/O
+ * (`O_DIRECT`): from the slab to the device, without a copy into the page
+ * cache and without the kernel's writeback of it at the next fsync, which
+ * made an upload's kernel time three to forty times larger. Direct writes
+ * must start and end on a 4 KiB boundary, so a slab always starts at an
+ * aligned file offset; the unaligned end of the bytes written at a sync (or
+ * at close) is written through the page cache, and kept to start the next
+ * slab, which writes it again with what follows.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { AlignedSlabPool, alignDown, DIRECT_IO_ALIGNMENT } from './aligned-slabs';
 import type { UploadWriter } from './blob-store';
 import { UploadWriterClosedError } from './errors';
+import { isErrno } from './file-system';
 import { SerialQueue } from './serial-queue';
 
 const MiB = 1024 * 1024;
+const NOTHING = Buffer.alloc(0);
 
 /** How a {@link FileUploadWriter} buffers. */
 export interface FileUploadWriterOptions {
-  /** Bytes of one slab: the size of one positional write (default 4 MiB). */
+  /** Bytes of one slab: the size of one positional write (default 4 MiB; a multiple of 4 KiB). */
   slabBytes?: number;
   /** Most slabs per upload, filling or being written (default 4): what a write may keep in memory. */
   maxSlabs?: number;
 }
 
+/** The staging file, as the writer uses it. */
+export interface StagingFile {
+  /** The file, open for reading and writing through the page cache. */
+  handle: FileHandle;
+  /** The same file opened with `O_DIRECT`, when the file system supports it; the writer closes it. */
+  direct?: FileHandle;
+}
+
+/** Slab pools by slab size, shared by every writer of the process. */
+const pools = new Map<number, AlignedSlabPool>();
+
+function poolOf(slabBytes: number, maxSlabs: number): AlignedSlabPool {
+  let pool = pools.get(slabBytes);
+  if (!pool) pools.set(slabBytes, (pool = new AlignedSlabPool(slabBytes, maxSlabs)));
+  return pool;
+}
+
 /** Writes one upload's staging file, from the offset it was opened at. */
 export class FileUploadWriter implements UploadWriter {
   private readonly queue = new SerialQueue();
-  private readonly slabBytes: number;
+  private readonly pool: AlignedSlabPool;
   private readonly maxSlabs: number;
   private readonly free: Buffer[] = [];
   private allocated = 0;
+  private readonly handle: FileHandle;
+  /** The direct handle, until the file system refuses a direct write. */
+  private direct: FileHandle | undefined;
   /** The slab being filled, and how many bytes it holds. */
   private current: Buffer | undefined;
   private fill = 0;
+  /** Where the current (or next) slab's first byte goes in the file: a 4 KiB boundary when writing direct. */
+  private slabStart: number;
+  /** The bytes between `slabStart` and the end of what was handed out, to start the next slab with. */
+  private carry: Buffer = NOTHING;
+  /** How many bytes at the start of the current slab are `carry`, already handed out. */
+  private carried = 0;
   /** Writes and syncs started and not yet settled; they never reject (a failure is kept in `failure`). */
   private readonly inFlight = new Set<Promise<void>>();
   private readonly syncs = new Set<Promise<void>>();
@@ -42,21 +80,59 @@ export class FileUploadWriter implements UploadWriter {
   private closed = false;
 
   /**
+   * Opens a writer at `position`. When writing direct from an unaligned
+   * position, the bytes before it in its 4 KiB block are read back first.
+   *
    * @param uploadId - The upload, for errors.
-   * @param handle - The staging file, open for writing and already cut to `position`.
+   * @param file - The staging file, already cut to `position`.
    * @param position - Where the next byte goes (the staged size).
    * @param syncDirectory - Makes the staging file's directory entry durable; called once, on the first sync.
    * @param options - Slab sizes.
    */
-  constructor(
-    private readonly uploadId: string,
-    private readonly handle: FileHandle,
-    private position: number,
-    private readonly syncDirectory: (() => Promise<void>) | undefined,
+  static async open(
+    uploadId: string,
+    file: StagingFile,
+    position: number,
+    syncDirectory: (() => Promise<void>) | undefined,
     options: FileUploadWriterOptions = {},
+  ): Promise<FileUploadWriter> {
+    const writer = new FileUploadWriter(uploadId, file, position, syncDirectory, options);
+    const head = position - writer.slabStart;
+    if (head > 0) {
+      const carry = Buffer.allocUnsafe(head);
+      for (let done = 0; done < head; ) {
+        const { bytesRead } = await file.handle.read(carry, done, head - done, writer.slabStart + done);
+        if (bytesRead === 0) throw new Error(`staging file of upload ${uploadId} ends before offset ${position}`);
+        done += bytesRead;
+      }
+      writer.carry = carry;
+    }
+    return writer;
+  }
+
+  private constructor(
+    private readonly uploadId: string,
+    file: StagingFile,
+    position: number,
+    private readonly syncDirectory: (() => Promise<void>) | undefined,
+    options: FileUploadWriterOptions,
   ) {
-    this.slabBytes = options.slabBytes ?? 4 * MiB;
+    const slabBytes = Math.max(DIRECT_IO_ALIGNMENT, alignDown(options.slabBytes ?? 4 * MiB));
     this.maxSlabs = Math.max(1, options.maxSlabs ?? 4);
+    this.pool = poolOf(slabBytes, this.maxSlabs);
+    this.handle = file.handle;
+    this.direct = file.direct;
+    this.slabStart = this.direct ? alignDown(position) : position;
+  }
+
+  /** Whether slabs are written with direct I/O (false once the file system refused it). */
+  get directIo(): boolean {
+    return this.direct !== undefined;
+  }
+
+  /** The end of the bytes handed out so far. */
+  private get position(): number {
+    return this.slabStart + (this.current ? this.fill : this.carry.length);
   }
 
   /**
@@ -69,7 +145,13 @@ export class FileUploadWriter implements UploadWriter {
       this.assertUsable();
       let at = 0;
       while (at < chunk.length) {
-        this.current ??= await this.takeSlab();
+        if (!this.current) {
+          const slab = await this.takeSlab();
+          this.carried = this.carry.copy(slab, 0);
+          this.fill = this.carried;
+          this.carry = NOTHING;
+          this.current = slab;
+        }
         const n = Math.min(this.current.length - this.fill, chunk.length - at);
         this.current.set(chunk.subarray(at, at + n), this.fill);
         this.fill += n;
@@ -121,7 +203,7 @@ export class FileUploadWriter implements UploadWriter {
       } finally {
         this.closed = true;
         await this.settle();
-        await this.handle.close();
+        await this.closeHandles();
         this.release();
       }
     });
@@ -134,12 +216,12 @@ export class FileUploadWriter implements UploadWriter {
       this.closed = true;
       if (!this.failure) this.dispatch();
       await this.settle();
-      await this.handle.close();
+      await this.closeHandles();
       this.release();
     });
   }
 
-  /** A free slab: a released one, a new one while under the limit, or the next one a write releases. */
+  /** A free slab: a released one, one from the pool while under the limit, or the next one a write releases. */
   private async takeSlab(): Promise<Buffer> {
     while (this.free.length === 0 && this.allocated >= this.maxSlabs) {
       await Promise.race(this.inFlight);
@@ -148,19 +230,32 @@ export class FileUploadWriter implements UploadWriter {
     const slab = this.free.pop();
     if (slab) return slab;
     this.allocated += 1;
-    return Buffer.allocUnsafeSlow(this.slabBytes);
+    return this.pool.take();
   }
 
-  /** Starts writing the filled part of the current slab at the end of what was handed out before. */
+  /**
+   * Starts writing the current slab at `slabStart`. Writing direct, the
+   * slab's aligned part goes direct and its unaligned end through the page
+   * cache; that end is carried to the next slab, which starts at the last
+   * boundary.
+   */
   private dispatch(): void {
     const slab = this.current;
     const length = this.fill;
-    if (!slab || length === 0) return;
+    if (!slab) return;
     this.current = undefined;
     this.fill = 0;
-    const position = this.position;
-    this.position += length;
-    const written = this.writeFully(slab, length, position).then(
+    if (length === this.carried) {
+      // Nothing new since the slab was taken: its bytes are already written.
+      this.carry = Buffer.from(slab.subarray(0, length));
+      this.free.push(slab);
+      return;
+    }
+    const start = this.slabStart;
+    const aligned = this.direct ? alignDown(length) : length;
+    this.carry = aligned < length ? Buffer.from(slab.subarray(aligned, length)) : NOTHING;
+    this.slabStart = start + aligned;
+    const written = this.writeSlab(slab, start, aligned, length).then(
       () => void this.free.push(slab),
       (error: unknown) => {
         this.failure ??= { error };
@@ -171,12 +266,27 @@ export class FileUploadWriter implements UploadWriter {
     void written.then(() => this.inFlight.delete(written));
   }
 
-  private async writeFully(slab: Buffer, length: number, position: number): Promise<void> {
-    let done = 0;
-    while (done < length) {
-      const { bytesWritten } = await this.handle.write(slab, done, length - done, position + done);
-      done += bytesWritten;
+  private async writeSlab(slab: Buffer, start: number, aligned: number, length: number): Promise<void> {
+    if (aligned > 0) await this.writeAligned(slab, aligned, start);
+    if (length > aligned) await writeFully(this.handle, slab, aligned, length, start + aligned);
+  }
+
+  /** Writes direct; if the file system refuses (EINVAL: an alignment it does not take), writes through the page cache from then on. */
+  private async writeAligned(slab: Buffer, length: number, position: number): Promise<void> {
+    const direct = this.direct;
+    if (direct) {
+      try {
+        return await writeFully(direct, slab, 0, length, position);
+      } catch (err) {
+        if (!isErrno(err, 'EINVAL')) throw err;
+        if (this.direct === direct) {
+          this.direct = undefined;
+          // Closing waits for the handle's other writes, which fall back alike.
+          void direct.close().catch(() => undefined);
+        }
+      }
     }
+    await writeFully(this.handle, slab, 0, length, position);
   }
 
   private async flush(): Promise<void> {
@@ -189,9 +299,18 @@ export class FileUploadWriter implements UploadWriter {
     while (this.inFlight.size > 0 || this.syncs.size > 0) await Promise.all([...this.inFlight, ...this.syncs]);
   }
 
+  private async closeHandles(): Promise<void> {
+    const direct = this.direct;
+    this.direct = undefined;
+    await direct?.close().catch(() => undefined);
+    await this.handle.close();
+  }
+
+  /** Gives the slabs back to the pool; every write has settled. */
   private release(): void {
+    if (this.current) this.free.push(this.current);
     this.current = undefined;
-    this.free.length = 0;
+    for (const slab of this.free.splice(0)) this.pool.release(slab);
   }
 
   private assertOpen(): void {
@@ -202,5 +321,13 @@ export class FileUploadWriter implements UploadWriter {
   private assertUsable(): void {
     this.assertOpen();
     if (this.failure) throw this.failure.error;
+  }
+}
+
+/** Writes `buffer[from, to)` at `position`, however many calls it takes. */
+async function writeFully(handle: FileHandle, buffer: Buffer, from: number, to: number, position: number): Promise<void> {
+  for (let done = from; done < to; ) {
+    const { bytesWritten } = await handle.write(buffer, done, to - done, position + done - from);
+    done += bytesWritten;
   }
 }
