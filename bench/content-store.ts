@@ -9,7 +9,8 @@
  * - server RSS growth during a 2 GiB upload (target < 64 MiB).
  * Every server under test runs in a process of its own, as deployed (the
  * content store with its default embedded database unless
- * CONTENT_DATABASE_URL is set); this process is the client of all of them,
+ * CONTENT_DATABASE_URL is set, and its defaults otherwise: uploads fsynced
+ * every 16 MiB and written with direct I/O where the file system allows); this process is the client of all of them,
  * sending the same chunks through the same clients, the ones the CLI uses:
  * `UploadBlobClient` for uploads and `contentCodecs`'s for reads. The bare
  * sink keeps grpc-js's default HTTP/2 window; a second sink with the content
