@@ -23,21 +23,31 @@ export class AlignedSlabPool {
   private readonly idle: Buffer[] = [];
 
   /**
-   * @param slabBytes - The size of every buffer (rounded up to 64 KiB, the WebAssembly page).
+   * @param slabBytes - The size of every buffer.
    * @param maxIdle - How many released buffers are kept for reuse.
+   * @param allocateAligned - Makes one aligned buffer (a WebAssembly memory; replaceable for tests).
    */
   constructor(
     readonly slabBytes: number,
     private readonly maxIdle: number,
+    private readonly allocateAligned: (size: number) => Buffer = wasmBuffer,
   ) {}
 
-  /** A buffer of `slabBytes`, whose first byte is page-aligned. */
+  /**
+   * A buffer of `slabBytes`, whose first byte is page-aligned; or, where
+   * the process may not reserve a WebAssembly memory (V8 reserves several
+   * GiB of address space for each, which a `ulimit -v` can forbid), a plain
+   * buffer, which direct writes refuse with EINVAL and writers then write
+   * through the page cache.
+   */
   take(): Buffer {
     const reused = this.idle.pop();
     if (reused) return reused;
-    const pages = Math.ceil(this.slabBytes / WASM_PAGE);
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    return Buffer.from(memory.buffer, 0, this.slabBytes);
+    try {
+      return this.allocateAligned(this.slabBytes);
+    } catch {
+      return Buffer.allocUnsafeSlow(this.slabBytes);
+    }
   }
 
   /** Gives a buffer back; it must not be used after. */
@@ -49,6 +59,12 @@ export class AlignedSlabPool {
   get idleCount(): number {
     return this.idle.length;
   }
+}
+
+/** A buffer over a WebAssembly memory of its own, whose base V8 maps at a page boundary. */
+function wasmBuffer(size: number): Buffer {
+  const pages = Math.ceil(size / WASM_PAGE);
+  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, size);
 }
 
 /** Rounds `n` down to a multiple of {@link DIRECT_IO_ALIGNMENT}. */

@@ -21,11 +21,11 @@ describe('FileUploadWriter', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function openWriter(path: string, position: number, direct: boolean | FileHandle = true): Promise<FileUploadWriter> {
+  async function openWriter(path: string, position: number, direct: boolean | FileHandle = true, pool?: AlignedSlabPool): Promise<FileUploadWriter> {
     const handle = await open(path, constants.O_RDWR | constants.O_CREAT);
     await handle.truncate(position);
     const directHandle = direct === true ? await open(path, constants.O_WRONLY | constants.O_DIRECT) : direct === false ? undefined : direct;
-    return FileUploadWriter.open('u', { handle, direct: directHandle }, position, undefined, { slabBytes: SLAB, maxSlabs: 2 });
+    return FileUploadWriter.open('u', { handle, direct: directHandle }, position, undefined, { slabBytes: SLAB, maxSlabs: 2, pool });
   }
 
   /** Writes `data` in chunks of the given sizes, syncing after the chunks whose index is in `syncAfter`; answers what each sync reported. */
@@ -102,6 +102,17 @@ describe('FileUploadWriter', () => {
     expect((await readFile(path)).equals(data)).toBe(true);
   });
 
+  it('falls back to the page cache when its slabs are not aligned (the kernel refuses them)', async () => {
+    const path = nextPath();
+    const aligned = new AlignedSlabPool(SLAB + DIRECT_IO_ALIGNMENT, 0);
+    const writer = await openWriter(path, 0, true, new AlignedSlabPool(SLAB, 0, () => aligned.take().subarray(1, 1 + SLAB)));
+    const data = randomBytes(3 * SLAB + 10);
+    await writeInChunks(writer, data, [5000], new Set([0]));
+    expect(await writer.close()).toBe(data.length);
+    expect(writer.directIo).toBe(false);
+    expect((await readFile(path)).equals(data)).toBe(true);
+  });
+
   it('fails the next call when a direct write fails otherwise', async () => {
     const failing = {
       write: () => Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' })),
@@ -138,5 +149,12 @@ describe('AlignedSlabPool', () => {
     pool.release(b);
     expect(pool.idleCount).toBe(1);
     expect(pool.take()).toBe(a);
+  });
+
+  it('hands out plain buffers where no WebAssembly memory can be reserved', async () => {
+    const pool = new AlignedSlabPool(SLAB, 1, () => {
+      throw new RangeError('WebAssembly.Memory(): could not allocate memory');
+    });
+    expect(pool.take().length).toBe(SLAB);
   });
 });

@@ -34,6 +34,8 @@ export interface FileUploadWriterOptions {
   slabBytes?: number;
   /** Most slabs per upload, filling or being written (default 4): what a write may keep in memory. */
   maxSlabs?: number;
+  /** Where slabs come from (default: a process-wide pool per slab size). */
+  pool?: AlignedSlabPool;
 }
 
 /** The staging file, as the writer uses it. */
@@ -119,7 +121,7 @@ export class FileUploadWriter implements UploadWriter {
   ) {
     const slabBytes = Math.max(DIRECT_IO_ALIGNMENT, alignDown(options.slabBytes ?? 4 * MiB));
     this.maxSlabs = Math.max(1, options.maxSlabs ?? 4);
-    this.pool = poolOf(slabBytes, this.maxSlabs);
+    this.pool = options.pool ?? poolOf(slabBytes, this.maxSlabs);
     this.handle = file.handle;
     this.direct = file.direct;
     this.slabStart = this.direct ? alignDown(position) : position;
