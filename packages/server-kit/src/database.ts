@@ -11,6 +11,7 @@ import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { MemorySessionLocks, PgSessionLocks, type SessionLocks } from './session-locks';
 
 // BIGINT columns hold byte sizes and counts, far below 2^53: read them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -40,6 +41,8 @@ export interface Database {
   kind: 'postgres' | 'pglite';
   /** Subscribes to a NOTIFY channel; resolves with the unsubscribe function. */
   listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
+  /** Locks this process holds against the other processes on this database. */
+  locks: SessionLocks;
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -63,6 +66,7 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   return {
     knex,
     kind: 'pglite',
+    locks: new MemorySessionLocks(),
     async listen(channel, handler) {
       const unsubscribe = await pglite.listen(channel, handler);
       return async () => unsubscribe();
@@ -82,11 +86,14 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     acquireConnectionTimeout: 10_000,
   });
   const listener = new PgListener(url, options.logger.child({ component: 'pg-listener' }));
+  const locks = new PgSessionLocks(url, `griot-${options.name}-locks`, options.logger.child({ component: 'pg-locks' }));
   return {
     knex,
     kind: 'postgres',
+    locks,
     listen: (channel, handler) => listener.listen(channel, handler),
     async close() {
+      await locks.close();
       await listener.close();
       await knex.destroy();
     },

@@ -11,6 +11,7 @@ export * from './health';
 export * from './reflection';
 export * from './server';
 export * from './database';
+export * from './session-locks';
 export * from './migrate';
 export * from './pagination';
 export * from './lifecycle';
