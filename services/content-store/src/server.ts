@@ -71,6 +71,7 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
   }
   const deps: ContentDeps = {
     db: db.knex,
+    locks: db.locks,
     stores,
     clock: overrides.clock ?? (() => new Date()),
     logger,

@@ -3,7 +3,7 @@
  * the limits from configuration.
  */
 import type { Knex } from 'knex';
-import type { Logger } from '@griot/server-kit';
+import type { Logger, SessionLocks } from '@griot/server-kit';
 import type { BlobStores } from '../blob-stores';
 
 /** The limits the domain enforces. */
@@ -22,6 +22,8 @@ export interface ContentLimits {
 export interface ContentDeps {
   /** The database. */
   db: Knex;
+  /** Locks against the other replicas on the database (one stream per upload). */
+  locks: SessionLocks;
   /** The configured storages. */
   stores: BlobStores;
   /** The current time (injectable in tests). */

@@ -77,16 +77,22 @@ export class Sweeper {
 
     let expiredUploads = 0;
     for (const upload of await uploadRepository.findExpired(db, now, BATCH)) {
-      if (this.uploads.isActive(upload.uploadId)) continue;
-      // The record goes first: a client resuming from now on starts afresh
-      // rather than writing into staging that is about to be removed.
-      if (!(await uploadRepository.removeIfExpired(db, upload.uploadId, now))) continue;
-      expiredUploads += 1;
-      if (upload.complete) continue;
+      // A stream writing it, in any replica, holds its lock: leave it alone.
+      const held = await this.uploads.hold(upload.uploadId);
+      if (!held) continue;
       try {
-        await this.deps.stores.get(upload.storageName).abortUpload(upload.uploadId);
-      } catch (err) {
-        this.deps.logger.warn({ err, uploadId: upload.uploadId }, 'could not remove the staged bytes of an expired upload');
+        // The record goes first: a client resuming from now on starts afresh
+        // rather than writing into staging that is about to be removed.
+        if (!(await uploadRepository.removeIfExpired(db, upload.uploadId, now))) continue;
+        expiredUploads += 1;
+        if (upload.complete) continue;
+        try {
+          await this.deps.stores.get(upload.storageName).abortUpload(upload.uploadId);
+        } catch (err) {
+          this.deps.logger.warn({ err, uploadId: upload.uploadId }, 'could not remove the staged bytes of an expired upload');
+        }
+      } finally {
+        await held.release();
       }
     }
 

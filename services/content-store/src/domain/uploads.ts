@@ -6,7 +6,7 @@
  * declared.
  */
 import { randomUUID } from 'node:crypto';
-import { Code, GriotError, invalidArgument, invalidField, notFound } from '@griot/server-kit';
+import { Code, GriotError, invalidArgument, invalidField, notFound, SessionLockLostError } from '@griot/server-kit';
 import { blobRepository, type BlobRecord } from '../repository/blob-repository';
 import { uploadRepository, type UploadRecord } from '../repository/upload-repository';
 import type { BlobStore, UploadWriter } from '../storage/blob-store';
@@ -126,16 +126,35 @@ class WindowedWriter {
   }
 }
 
-/** Upload operations. One instance per server: it knows which uploads are streaming right now. */
-export class Uploads {
-  private readonly active = new Set<string>();
+/** An upload's lock, held by one stream (or the sweeper) at a time across every replica on the database. */
+export interface UploadHold {
+  /** Aborts if the lock is lost before it is released (its database connection dropped). */
+  lost: AbortSignal;
+  /** Releases the lock. */
+  release(): Promise<void>;
+}
 
-  /** @param deps - Database, storages, clock, limits. */
+function uploadInProgress(uploadId: string): GriotError {
+  return new GriotError(Code.ABORTED, 'UPLOAD_IN_PROGRESS', `upload ${uploadId} is being written by another stream; retry when it ends`, {
+    metadata: { uploadId },
+  });
+}
+
+/** Upload operations. */
+export class Uploads {
+  /** @param deps - Database, locks, storages, clock, limits. */
   constructor(private readonly deps: ContentDeps) {}
 
-  /** Whether a stream is writing this upload in this process (the sweeper leaves it alone). */
-  isActive(uploadId: string): boolean {
-    return this.active.has(uploadId);
+  /**
+   * Takes an upload's lock: a stream writing it, in this process or another
+   * on the same database, holds it (so does the sweeper while it expires one).
+   *
+   * @returns The hold, or undefined when someone else holds the lock.
+   */
+  async hold(uploadId: string): Promise<UploadHold | undefined> {
+    const name = `griot.content.upload:${uploadId}`;
+    const lost = await this.deps.locks.tryLock(name);
+    return lost && { lost, release: () => this.deps.locks.unlock(name) };
   }
 
   /**
@@ -157,6 +176,26 @@ export class Uploads {
       throw invalidField('start.size', 'INVALID_SIZE', `must be a non-negative number of bytes, not ${start.size}`);
     }
     const declaredSize = start.size ?? null;
+    // Held before the session is read, so that what is read stays true while this stream runs.
+    const uploadId = requestedId ?? randomUUID();
+    const held = await this.hold(uploadId);
+    if (!held) throw uploadInProgress(uploadId);
+    try {
+      return await this.run(iterator, first.value, signal, held, { uploadId, requestedId, declaredSha, declaredSize });
+    } finally {
+      await held.release();
+    }
+  }
+
+  private async run(
+    iterator: AsyncIterator<UploadMessage>,
+    first: UploadMessage,
+    signal: AbortSignal,
+    hold: UploadHold,
+    declared: { uploadId: string; requestedId?: string; declaredSha?: string; declaredSize: number | null },
+  ): Promise<UploadOutcome> {
+    const { uploadId, requestedId, declaredSha, declaredSize } = declared;
+    const start = first.start!;
     const existing = requestedId ? await uploadRepository.find(this.deps.db, requestedId) : undefined;
     const store = this.storeOf(start.storageName || existing?.storageName || '');
 
@@ -180,20 +219,9 @@ export class Uploads {
       if (held) return this.deduplicated(held, size, requestedId, existing);
     }
 
-    const uploadId = requestedId ?? randomUUID();
     const committed = existing?.committedSize ?? 0;
-    if (first.value.offset !== committed) throw wrongOffset('offset', first.value.offset, committed);
-    if (this.active.has(uploadId)) {
-      throw new GriotError(Code.ABORTED, 'UPLOAD_IN_PROGRESS', `upload ${uploadId} is being written by another stream; retry when it ends`, {
-        metadata: { uploadId },
-      });
-    }
-    this.active.add(uploadId);
-    try {
-      return await this.stream(iterator, first.value, signal, { uploadId, store, existing, sha, size });
-    } finally {
-      this.active.delete(uploadId);
-    }
+    if (first.offset !== committed) throw wrongOffset('offset', first.offset, committed);
+    return this.stream(iterator, first, AbortSignal.any([signal, hold.lost]), { uploadId, store, existing, sha, size });
   }
 
   private async stream(
@@ -317,10 +345,15 @@ export class Uploads {
     } catch (err) {
       hash.dispose();
       if (signal.aborted && !(err instanceof GriotError && err.code !== Code.CANCELLED)) {
-        // The client went away: keep what is durable, so it can resume.
+        // The client went away, or the upload's lock was lost: keep what is durable, so it can resume.
         closing = true;
         await syncing?.catch(() => undefined);
         if (writer) await this.checkpoint(writer, uploadId).then(() => writer!.writer.close()).catch(() => writer!.writer.destroy());
+        if (err instanceof SessionLockLostError) {
+          throw new GriotError(Code.ABORTED, 'UPLOAD_LOCK_LOST', `upload ${uploadId} stopped: the service lost its lock on it (its database connection dropped); resume from the committed offset`, {
+            metadata: { uploadId },
+          });
+        }
         throw err;
       }
       closing = true;

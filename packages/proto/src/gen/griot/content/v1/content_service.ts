@@ -3499,7 +3499,9 @@ export const ContentServiceService = {
    * upload that is interrupted keeps what was committed and can be resumed
    * with the same upload id from the committed offset. When the client
    * declares a digest that the storage already holds, the call succeeds at
-   * once without the bytes.
+   * once without the bytes. One stream at a time writes an upload, across
+   * every replica of the service: another fails with ABORTED
+   * (UPLOAD_IN_PROGRESS) until it ends.
    */
   uploadBlob: {
     path: "/griot.content.v1.ContentService/UploadBlob" as const,
@@ -3631,7 +3633,9 @@ export interface ContentServiceServer extends UntypedServiceImplementation {
    * upload that is interrupted keeps what was committed and can be resumed
    * with the same upload id from the committed offset. When the client
    * declares a digest that the storage already holds, the call succeeds at
-   * once without the bytes.
+   * once without the bytes. One stream at a time writes an upload, across
+   * every replica of the service: another fails with ABORTED
+   * (UPLOAD_IN_PROGRESS) until it ends.
    */
   uploadBlob: handleClientStreamingCall<UploadBlobRequest, UploadBlobResponse>;
   /**
@@ -3682,7 +3686,9 @@ export interface ContentServiceClient extends Client {
    * upload that is interrupted keeps what was committed and can be resumed
    * with the same upload id from the committed offset. When the client
    * declares a digest that the storage already holds, the call succeeds at
-   * once without the bytes.
+   * once without the bytes. One stream at a time writes an upload, across
+   * every replica of the service: another fails with ABORTED
+   * (UPLOAD_IN_PROGRESS) until it ends.
    */
   uploadBlob(
     callback: (error: ServiceError | null, response: UploadBlobResponse) => void,
