@@ -260,6 +260,7 @@ export async function benchContentStore(): Promise<BenchRow[]> {
         const down = await downloadThrough(storeReader, readRequest);
         if (down.bytes !== UPLOAD_BYTES) throw new Error(`read ${down.bytes} bytes of ${UPLOAD_BYTES}`);
         downMs = Math.min(downMs, down.ms);
+        log(`round ${round}: source ${mibPerSecond(UPLOAD_BYTES, source.ms).toFixed(0)}, store ${mibPerSecond(UPLOAD_BYTES, down.ms).toFixed(0)} MiB/s`);
       }
       rows.push({
         name: `ReadContent ${sizeMiB} MiB, whole (verified)`,
