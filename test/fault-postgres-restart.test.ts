@@ -1,8 +1,10 @@
 /**
  * PostgreSQL restarted under load: while it is down, calls to both services
+ * (uploads included, which also take a lock on a connection of their own)
  * fail with UNAVAILABLE (never INTERNAL, never a hang); once it is back, they
  * succeed again without restarting the services.
  */
+import { randomUUID } from 'node:crypto';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { content, registry } from '@griot/proto';
 import { canRunPrivatePostgres, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
@@ -45,12 +47,19 @@ const UNAVAILABLE = 14;
       new Promise<number>((resolve) =>
         contentClient.listManifests(content.ListManifestsRequest.fromPartial({ pageSize: 5 }), new Metadata(), deadline(), (err: ServiceError | null) => resolve(err ? err.code : OK)),
       );
+    // A resumable upload (it takes the upload's lock, on a connection of its own).
+    const callUpload = () =>
+      new Promise<number>((resolve) => {
+        const call = contentClient.uploadBlob(new Metadata(), deadline(), (err: ServiceError | null) => resolve(err ? err.code : OK));
+        call.write(content.UploadBlobRequest.fromPartial({ start: { uploadId: randomUUID() }, offset: 0, data: Buffer.from('griot'), finishWrite: true }));
+        call.end();
+      });
     const seen = new Set<number>();
-    /** Calls both services until both answer `code`, or fails after `ms`. */
+    /** Calls both services until every call answers `code`, or fails after `ms`. */
     const until = async (code: number, ms: number) => {
       const end = Date.now() + ms;
       for (;;) {
-        const codes = await Promise.all([callRegistry(), callContent()]);
+        const codes = await Promise.all([callRegistry(), callContent(), callUpload()]);
         codes.forEach((c) => seen.add(c));
         if (codes.every((c) => c === code)) return;
         if (Date.now() > end) throw new Error(`still answering ${codes.join(', ')} instead of ${code}`);
