@@ -116,7 +116,8 @@ export class PgSessionLocks implements SessionLocks {
   private connection(): Promise<pg.Client> {
     if (this.client) return Promise.resolve(this.client);
     this.connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.url, application_name: this.applicationName });
+      // TCP keepalive: a connection that died silently (a dropped route, an idle timeout) is noticed, and its holders told.
+      const client = new pg.Client({ connectionString: this.url, application_name: this.applicationName, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
       client.on('error', (err) => this.logger.warn({ err }, 'lock connection failed'));
       client.on('end', () => this.lost(client));
       try {
