@@ -12,6 +12,10 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 
+// A lock's name is hashed to the 64-bit key PostgreSQL's advisory locks take.
+const TRY_LOCK_SQL = 'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok';
+const UNLOCK_SQL = 'SELECT pg_advisory_unlock(hashtextextended($1, 0))';
+
 /** Locks held by this process. */
 export interface SessionLocks {
   /**
@@ -84,23 +88,24 @@ export class PgSessionLocks implements SessionLocks {
     if (this.held.has(name)) return undefined;
     const controller = new AbortController();
     this.held.set(name, controller);
+    let taken = false;
     try {
       const client = await this.connection();
-      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [name]);
-      if (rows[0]?.ok && this.client === client && this.held.get(name) === controller) return controller.signal;
-      if (rows[0]?.ok) await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [name]).catch(() => undefined);
-    } catch (err) {
-      if (this.held.get(name) === controller) this.held.delete(name);
-      throw err;
+      const { rows } = await client.query<{ ok: boolean }>(TRY_LOCK_SQL, [name]);
+      if (!rows[0]?.ok) return undefined;
+      // Still ours only if the connection did not drop, and the locks were not closed, while asking.
+      taken = this.client === client && this.held.get(name) === controller;
+      if (!taken) await client.query(UNLOCK_SQL, [name]).catch(() => undefined);
+      return taken ? controller.signal : undefined;
+    } finally {
+      if (!taken && this.held.get(name) === controller) this.held.delete(name);
     }
-    if (this.held.get(name) === controller) this.held.delete(name);
-    return undefined;
   }
 
   /** {@inheritDoc SessionLocks.unlock} */
   async unlock(name: string): Promise<void> {
     if (!this.held.delete(name)) return;
-    await this.client?.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [name]).catch(() => undefined);
+    await this.client?.query(UNLOCK_SQL, [name]).catch(() => undefined);
   }
 
   /** {@inheritDoc SessionLocks.close} */
