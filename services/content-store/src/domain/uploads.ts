@@ -216,7 +216,7 @@ export class Uploads {
 
     if (sha) {
       const held = await pinExisting(this.deps, store, sha);
-      if (held) return this.deduplicated(held, size, requestedId, existing);
+      if (held) return this.deduplicated(held, size, uploadId, requestedId !== undefined, existing);
     }
 
     const committed = existing?.committedSize ?? 0;
@@ -419,15 +419,14 @@ export class Uploads {
     return durable;
   }
 
-  private async deduplicated(held: BlobRecord, size: number | null, requestedId: string | undefined, existing: UploadRecord | undefined): Promise<UploadOutcome> {
+  private async deduplicated(held: BlobRecord, size: number | null, uploadId: string, requested: boolean, existing: UploadRecord | undefined): Promise<UploadOutcome> {
     if (size !== null && size !== held.size) {
       throw new GriotError(Code.INVALID_ARGUMENT, 'SIZE_MISMATCH', `start.size: the blob ${held.sha256} has ${held.size} bytes, not the declared ${size}`, {
         metadata: { declaredSize: size, size: held.size },
         fieldViolations: [{ field: 'start.size', description: `must be ${held.size}, the size of the blob with the declared digest` }],
       });
     }
-    const uploadId = requestedId ?? randomUUID();
-    if (requestedId) {
+    if (requested) {
       const now = this.deps.clock();
       if (!existing) {
         await uploadRepository.create(this.deps.db, {
