@@ -66,6 +66,14 @@ const KiB = 1024;
     return { call, ended };
   }
 
+  /** Starts an upload of 1 MiB on `client` with a fresh id, and leaves its stream open once 256 KiB are durable. */
+  async function startUpload(client: content.ContentServiceClient, seed: number) {
+    const data = bytesOf(1024 * KiB, seed);
+    const uploadId = randomUUID();
+    const messages = uploadMessages(data, { uploadId, sha256: sha256(data), size: data.length }, { chunk: 64 * KiB });
+    return { data, uploadId, first: await openStream(client, messages, 4, 256 * KiB) };
+  }
+
   /** Resumes an upload on `client` from its committed offset, retrying while the other stream finishes, as a client does. */
   async function resume(client: content.ContentServiceClient, uploadId: string, data: Buffer): Promise<{ res: content.UploadBlobResponse; from: number }> {
     let committed = (await unary(client, 'getUploadStatus', { uploadId })).committedSize;
@@ -84,10 +92,7 @@ const KiB = 1024;
 
   it('lets one stream write an upload while the other replica refuses a second and its sweeper leaves it alone', async () => {
     const [a, b] = replicas;
-    const data = bytesOf(1024 * KiB, 21);
-    const uploadId = randomUUID();
-    const messages = uploadMessages(data, { uploadId, sha256: sha256(data), size: data.length }, { chunk: 64 * KiB });
-    const first = await openStream(a!.client, messages, 4, 256 * KiB);
+    const { data, uploadId, first } = await startUpload(a!.client, 21);
 
     const second = await expectFailure(upload(b!.client, uploadMessages(data, { uploadId, size: data.length }, { chunk: 64 * KiB })));
     expect(second).toMatchObject({ code: status.ABORTED, reason: 'UPLOAD_IN_PROGRESS', metadata: { uploadId } });
@@ -113,10 +118,7 @@ const KiB = 1024;
 
   it('stops a stream whose replica lost its database session, and the other replica resumes the upload at once', async () => {
     const [a, b] = replicas;
-    const data = bytesOf(1024 * KiB, 23);
-    const uploadId = randomUUID();
-    const messages = uploadMessages(data, { uploadId, sha256: sha256(data), size: data.length }, { chunk: 64 * KiB });
-    const first = await openStream(a!.client, messages, 4, 256 * KiB);
+    const { data, uploadId, first } = await startUpload(a!.client, 23);
 
     // The session holding the upload's lock goes, as when its process dies or its connection drops.
     const admin = new pg.Client({ connectionString: db.url });

@@ -11,31 +11,25 @@ async function stagedFiles(root: string, uploadId: string): Promise<string[]> {
   return names.filter((name) => name === uploadId);
 }
 
-describeBlobStore('FileBlobStore', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'griot-file-store-'));
-  const store = new FileBlobStore({ root });
-  return {
-    store,
-    staged: (uploadId) => stagedFiles(root, uploadId),
-    cleanup: async () => {
-      await store.close();
-      await rm(root, { recursive: true, force: true });
-    },
+/** A file store on a fresh temporary root, for the conformance suite. */
+function fileStoreFixture(directIo: boolean) {
+  return async () => {
+    const root = await mkdtemp(join(tmpdir(), 'griot-file-store-'));
+    const store = new FileBlobStore({ root, directIo });
+    return {
+      store,
+      staged: (uploadId: string) => stagedFiles(root, uploadId),
+      cleanup: async () => {
+        await store.close();
+        await rm(root, { recursive: true, force: true });
+      },
+    };
   };
-});
+}
 
-describeBlobStore('FileBlobStore through the page cache (CONTENT_FILE_DIRECT_IO=off)', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'griot-file-store-buffered-'));
-  const store = new FileBlobStore({ root, directIo: false });
-  return {
-    store,
-    staged: (uploadId) => stagedFiles(root, uploadId),
-    cleanup: async () => {
-      await store.close();
-      await rm(root, { recursive: true, force: true });
-    },
-  };
-});
+describeBlobStore('FileBlobStore', fileStoreFixture(true));
+
+describeBlobStore('FileBlobStore through the page cache (CONTENT_FILE_DIRECT_IO=off)', fileStoreFixture(false));
 
 describe('FileBlobStore layout', () => {
   let root: string;
