@@ -3,7 +3,9 @@
  * - UploadBlob of 1 GiB to the file storage, against a bare grpc-js
  *   client-streaming sink that only discards the same chunks (target ≥ 80%);
  * - ReadContent of the same object, against a bare grpc-js server-streaming
- *   source sending the same number of bytes (target ≥ 80%);
+ *   source sending the same number of bytes (target ≥ 80%), after one
+ *   untimed read of each (the store's first read of an object written with
+ *   direct I/O fills the page cache; it is shown for reference);
  * - the same bytes uploaded to a tus server (@tus/server + @tus/file-store)
  *   (target: faster than tus);
  * - server RSS growth during a 2 GiB upload (target < 64 MiB).
@@ -250,6 +252,14 @@ export async function benchContentStore(): Promise<BenchRow[]> {
 
       const readRequest: content.ReadContentRequest = { target: { $case: 'blob', blob: { sha256: object.sha256, storageName: '' } }, offset: 0, limit: 0 };
       const bareRequest: content.ReadContentRequest = { target: undefined, offset: 0, limit: UPLOAD_BYTES };
+      // Uploads are written with direct I/O, so the object is not in the page
+      // cache yet: its first read also fills it (and is shown for reference).
+      // One untimed read of each server first, then the timed rounds read
+      // warm, as a server serving an object more than once does.
+      log(`first reads of ${sizeMiB} MiB: the content store (page cache cold), then the bare source (untimed warm-up)`);
+      const cold = await downloadThrough(storeReader, readRequest);
+      if (cold.bytes !== UPLOAD_BYTES) throw new Error(`read ${cold.bytes} bytes of ${UPLOAD_BYTES}`);
+      await downloadThrough(bareReader, bareRequest);
       let sourceMs = Infinity;
       let downMs = Infinity;
       for (let round = 1; round <= ROUNDS; round++) {
@@ -269,6 +279,12 @@ export async function benchContentStore(): Promise<BenchRow[]> {
         baseline: { name: `bare grpc-js source, best of ${ROUNDS}`, value: mibPerSecond(UPLOAD_BYTES, sourceMs) },
         target: '≥ 80% of baseline',
         met: downMs <= sourceMs / 0.8,
+      });
+      rows.push({
+        name: `  (reference: the first read after the upload, page cache cold)`,
+        value: mibPerSecond(UPLOAD_BYTES, cold.ms),
+        unit: 'MiB/s',
+        baseline: { name: `bare grpc-js source, best of ${ROUNDS}`, value: mibPerSecond(UPLOAD_BYTES, sourceMs) },
       });
       rows.push({
         name: `UploadBlob ${sizeMiB} MiB vs tus`,
