@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { readContentStoreConfig } from '@griot/content-store';
 import { content, contentCodecs, UploadBlobClient } from '@griot/proto';
-import { rssOf, startServerProcess, type ServerProcess } from './content-processes';
+import { cpuSecondsOf, rssOf, startServerProcess, type ServerProcess } from './content-processes';
 import { formatTable, type BenchRow } from './report';
 
 const MiB = 1024 * 1024;
@@ -111,16 +111,35 @@ function uploadThrough(client: UploadBlobClient, object: SyntheticObject, total:
   });
 }
 
-/** Reads a ReadContent stream to its end and resolves with the bytes and time. */
-function downloadThrough(client: content.ContentServiceClient, request: content.ReadContentRequest): Promise<{ ms: number; bytes: number }> {
+/** A finished download: time, bytes, and the CPU seconds per GiB the server and this process (the client) spent on it. */
+interface Download {
+  ms: number;
+  bytes: number;
+  serverCpu: number;
+  clientCpu: number;
+}
+
+/** Reads a ReadContent stream from `server` to its end. */
+async function downloadThrough(client: content.ContentServiceClient, server: ServerProcess, request: content.ReadContentRequest): Promise<Download> {
+  const serverBefore = await cpuSecondsOf(server.pid);
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
-  return new Promise((resolvePromise, reject) => {
-    let bytes = 0;
+  const bytes = await new Promise<number>((resolvePromise, reject) => {
+    let received = 0;
     const call = client.readContent(request);
-    call.on('data', (m: content.ReadContentResponse) => (bytes += m.data.length));
+    call.on('data', (m: content.ReadContentResponse) => (received += m.data.length));
     call.on('error', reject);
-    call.on('end', () => resolvePromise({ ms: performance.now() - started, bytes }));
+    call.on('end', () => resolvePromise(received));
   });
+  const ms = performance.now() - started;
+  const gib = bytes / 1024 / MiB || 1;
+  const clientUsed = process.cpuUsage(clientBefore);
+  return { ms, bytes, serverCpu: ((await cpuSecondsOf(server.pid)) - serverBefore) / gib, clientCpu: (clientUsed.user + clientUsed.system) / 1e6 / gib };
+}
+
+/** How a download went, for the round log. */
+function describeDownload(d: Download): string {
+  return `${mibPerSecond(d.bytes, d.ms).toFixed(0)} MiB/s (CPU-s per GiB: server ${d.serverCpu.toFixed(2)}, client ${d.clientCpu.toFixed(2)})`;
 }
 
 /** Uploads an object to the tus server at `address`: one creation POST, then one PATCH streaming the same chunks. */
@@ -257,20 +276,21 @@ export async function benchContentStore(): Promise<BenchRow[]> {
       // One untimed read of each server first, then the timed rounds read
       // warm, as a server serving an object more than once does.
       log(`first reads of ${sizeMiB} MiB: the content store (page cache cold), then the bare source (untimed warm-up)`);
-      const cold = await downloadThrough(storeReader, readRequest);
+      const cold = await downloadThrough(storeReader, store, readRequest);
       if (cold.bytes !== UPLOAD_BYTES) throw new Error(`read ${cold.bytes} bytes of ${UPLOAD_BYTES}`);
-      await downloadThrough(bareReader, bareRequest);
+      await downloadThrough(bareReader, bare, bareRequest);
+      log(`first read: store ${describeDownload(cold)}`);
       let sourceMs = Infinity;
       let downMs = Infinity;
       for (let round = 1; round <= ROUNDS; round++) {
         log(`round ${round}/${ROUNDS}: downloading ${sizeMiB} MiB from a bare source, then from the content store`);
-        const source = await downloadThrough(bareReader, bareRequest);
+        const source = await downloadThrough(bareReader, bare, bareRequest);
         if (source.bytes !== UPLOAD_BYTES) throw new Error(`the bare source sent ${source.bytes} bytes of ${UPLOAD_BYTES}`);
         sourceMs = Math.min(sourceMs, source.ms);
-        const down = await downloadThrough(storeReader, readRequest);
+        const down = await downloadThrough(storeReader, store, readRequest);
         if (down.bytes !== UPLOAD_BYTES) throw new Error(`read ${down.bytes} bytes of ${UPLOAD_BYTES}`);
         downMs = Math.min(downMs, down.ms);
-        log(`round ${round}: source ${mibPerSecond(UPLOAD_BYTES, source.ms).toFixed(0)}, store ${mibPerSecond(UPLOAD_BYTES, down.ms).toFixed(0)} MiB/s`);
+        log(`round ${round}: source ${describeDownload(source)}, store ${describeDownload(down)}`);
       }
       rows.push({
         name: `ReadContent ${sizeMiB} MiB, whole (verified)`,
