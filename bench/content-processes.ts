@@ -66,6 +66,9 @@ export async function rssOf(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(text)?.[1] ?? 0) * 1024;
 }
 
+/** Linux's USER_HZ, the unit of /proc/PID/stat times. */
+const CLOCK_TICKS = 100;
+
 /** CPU time (user and system, every thread) a process has used so far, in seconds. */
 export async function cpuSecondsOf(pid: number): Promise<number> {
   const text = await readFile(`/proc/${pid}/stat`, 'utf8');
@@ -73,6 +76,3 @@ export async function cpuSecondsOf(pid: number): Promise<number> {
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
-
-/** Linux's USER_HZ, the unit of /proc/PID/stat times. */
-const CLOCK_TICKS = 100;

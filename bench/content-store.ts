@@ -119,8 +119,8 @@ interface Download {
   clientCpu: number;
 }
 
-/** Reads a ReadContent stream from `server` to its end. */
-async function downloadThrough(client: content.ContentServiceClient, server: ServerProcess, request: content.ReadContentRequest): Promise<Download> {
+/** Reads a ReadContent stream from `server` to its end; fails unless it carried `expected` bytes. */
+async function downloadThrough(client: content.ContentServiceClient, server: ServerProcess, request: content.ReadContentRequest, expected: number): Promise<Download> {
   const serverBefore = await cpuSecondsOf(server.pid);
   const clientBefore = process.cpuUsage();
   const started = performance.now();
@@ -132,6 +132,7 @@ async function downloadThrough(client: content.ContentServiceClient, server: Ser
     call.on('end', () => resolvePromise(received));
   });
   const ms = performance.now() - started;
+  if (bytes !== expected) throw new Error(`ReadContent from ${server.address} sent ${bytes} bytes of ${expected}`);
   const gib = bytes / 1024 / MiB || 1;
   const clientUsed = process.cpuUsage(clientBefore);
   return { ms, bytes, serverCpu: ((await cpuSecondsOf(server.pid)) - serverBefore) / gib, clientCpu: (clientUsed.user + clientUsed.system) / 1e6 / gib };
@@ -276,19 +277,16 @@ export async function benchContentStore(): Promise<BenchRow[]> {
       // One untimed read of each server first, then the timed rounds read
       // warm, as a server serving an object more than once does.
       log(`first reads of ${sizeMiB} MiB: the content store (page cache cold), then the bare source (untimed warm-up)`);
-      const cold = await downloadThrough(storeReader, store, readRequest);
-      if (cold.bytes !== UPLOAD_BYTES) throw new Error(`read ${cold.bytes} bytes of ${UPLOAD_BYTES}`);
-      await downloadThrough(bareReader, bare, bareRequest);
+      const cold = await downloadThrough(storeReader, store, readRequest, UPLOAD_BYTES);
+      await downloadThrough(bareReader, bare, bareRequest, UPLOAD_BYTES);
       log(`first read: store ${describeDownload(cold)}`);
       let sourceMs = Infinity;
       let downMs = Infinity;
       for (let round = 1; round <= ROUNDS; round++) {
         log(`round ${round}/${ROUNDS}: downloading ${sizeMiB} MiB from a bare source, then from the content store`);
-        const source = await downloadThrough(bareReader, bare, bareRequest);
-        if (source.bytes !== UPLOAD_BYTES) throw new Error(`the bare source sent ${source.bytes} bytes of ${UPLOAD_BYTES}`);
+        const source = await downloadThrough(bareReader, bare, bareRequest, UPLOAD_BYTES);
         sourceMs = Math.min(sourceMs, source.ms);
-        const down = await downloadThrough(storeReader, store, readRequest);
-        if (down.bytes !== UPLOAD_BYTES) throw new Error(`read ${down.bytes} bytes of ${UPLOAD_BYTES}`);
+        const down = await downloadThrough(storeReader, store, readRequest, UPLOAD_BYTES);
         downMs = Math.min(downMs, down.ms);
         log(`round ${round}: source ${describeDownload(source)}, store ${describeDownload(down)}`);
       }
