@@ -1,11 +1,12 @@
 /**
  * A Python client, with stubs generated from proto/ at test time (Debian's
  * protoc and grpc_python_plugin, run with /usr/bin/python3), uploads content
- * in chunks, reads it back, lists packages and watches an installation to its
- * end while a node's agent reports it.
+ * in chunks, reads it back, lists packages, watches an installation to its
+ * end while a node's agent reports it, and asks both services' reflection
+ * what they serve, half-closing its side as grpcurl does.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registry } from '@griot/proto';
@@ -25,6 +26,12 @@ function generateStubs(out: string): void {
       'griot/content/v1/content_service.proto', 'griot/registry/v1/registry_service.proto'],
     { stdio: 'pipe' },
   );
+  // The reflection protos live under grpc/, which in Python is grpcio's own package: compile
+  // copies of them as top-level modules (reflection_v1_pb2, ...) instead.
+  for (const version of ['v1', 'v1alpha']) {
+    copyFileSync(join(proto, 'grpc', 'reflection', version, 'reflection.proto'), join(out, `reflection_${version}.proto`));
+    execFileSync('protoc', [`-I${out}`, `--python_out=${out}`, `--grpc_out=${out}`, `--plugin=protoc-gen-grpc=${PLUGIN}`, `reflection_${version}.proto`], { stdio: 'pipe' });
+  }
 }
 
 const available = existsSync(PYTHON) && existsSync(PLUGIN);
@@ -82,6 +89,7 @@ const available = existsSync(PYTHON) && existsSync(PLUGIN);
       watch: { lines: string[]; final_status: string };
       gap_or_duplicate_at?: number;
       bad_request: { code: string; details: string } | null;
+      reflection: Record<string, { answers: string[][]; ended: string }>;
     };
     expect(result.upload.complete).toBe(true);
     expect(result.upload.chunks).toBeGreaterThan(1);
@@ -95,6 +103,16 @@ const available = existsSync(PYTHON) && existsSync(PLUGIN);
     expect(result.watch.final_status).toBe('INSTALLATION_STATUS_COMPLETED');
     expect(result.gap_or_duplicate_at).toBeUndefined();
     expect(result.bad_request?.code).toBe('INVALID_ARGUMENT');
+    const reflectionOf = (api: string) => ({
+      answers: Array(2).fill([api, 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'].sort()),
+      ended: 'OK',
+    });
+    expect(result.reflection).toEqual({
+      'content v1': reflectionOf('griot.content.v1.ContentService'),
+      'content v1alpha': reflectionOf('griot.content.v1.ContentService'),
+      'registry v1': reflectionOf('griot.registry.v1.RegistryService'),
+      'registry v1alpha': reflectionOf('griot.registry.v1.RegistryService'),
+    });
     clients.close();
   });
 });

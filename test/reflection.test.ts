@@ -119,7 +119,13 @@ describe.each(DB_KINDS)('on %s', (kind) => {
       }
       const unknown = await ask(stream, { messageRequest: { $case: 'fileContainingSymbol', fileContainingSymbol: 'no.such.Symbol' } });
       expect(unknown.messageResponse).toMatchObject({ $case: 'errorResponse', errorResponse: { errorCode: 5 } });
+      // Half-closing ends the stream with OK once the answers are out, as grpcurl expects.
+      const ended = new Promise<{ code: number }>((resolve) => stream.once('status', resolve));
+      stream.write({ host: '', messageRequest: { $case: 'listServices', listServices: '' } } as Request);
       stream.end();
+      const last = await new Promise<Response>((resolve) => stream.once('data', resolve));
+      expect(last.messageResponse?.$case).toBe('listServicesResponse');
+      expect((await ended).code).toBe(0);
       client.close();
     });
   });

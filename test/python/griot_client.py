@@ -7,7 +7,10 @@ no Griot code of its own:
 1. uploads bytes to the content store in chunks (UploadBlob, client streaming)
    and reads them back (ReadContent, server streaming), checking SHA-256;
 2. lists packages from the registry (ListPackages);
-3. watches an installation (WatchInstallation) until its stream ends.
+3. watches an installation (WatchInstallation) until its stream ends;
+4. asks both services' reflection (v1 and v1alpha) what they serve, sending
+   its requests and then closing its side, as grpcurl does: the stream must
+   then end with OK, not run into its deadline.
 
 It prints one JSON object with what it saw. Run with /usr/bin/python3.
 """
@@ -116,6 +119,29 @@ def main() -> int:
             result["bad_request"] = None
         except grpc.RpcError as err:
             result["bad_request"] = {"code": err.code().name, "details": err.details()}
+
+    # 4. Reflection: send, half-close, read every answer until the stream ends.
+    import reflection_v1_pb2 as reflection_v1_pb
+    import reflection_v1_pb2_grpc as reflection_v1_grpc
+    import reflection_v1alpha_pb2 as reflection_v1alpha_pb
+    import reflection_v1alpha_pb2_grpc as reflection_v1alpha_grpc
+
+    result["reflection"] = {}
+    for service, address in (("content", args.content), ("registry", args.registry)):
+        for version, pb, stubs in (
+            ("v1", reflection_v1_pb, reflection_v1_grpc),
+            ("v1alpha", reflection_v1alpha_pb, reflection_v1alpha_grpc),
+        ):
+            with grpc.insecure_channel(address) as channel:
+                requests = iter([pb.ServerReflectionRequest(list_services=""), pb.ServerReflectionRequest(list_services="")])
+                answers = []
+                try:
+                    for answer in stubs.ServerReflectionStub(channel).ServerReflectionInfo(requests, timeout=15):
+                        answers.append(sorted(s.name for s in answer.list_services_response.service))
+                    ended = "OK"
+                except grpc.RpcError as err:
+                    ended = err.code().name
+                result["reflection"][f"{service} {version}"] = {"answers": answers, "ended": ended}
 
     print(json.dumps(result))
     return 0

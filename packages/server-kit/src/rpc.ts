@@ -6,6 +6,7 @@
  * handler answer UNIMPLEMENTED.
  */
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import {
   Metadata,
   type sendUnaryData,
@@ -277,7 +278,7 @@ function bindMethod(def: MethodDef, handler: ((...args: never[]) => Promise<unkn
   return ((call: ServerDuplexStream<unknown, unknown>) => {
     setStreamBuffer(call, '_writableState', options.streamBuffering?.writeBehind);
     void runCall(def, call, options, async (ctx) => {
-      await (run as BidiStreamHandler<unknown, unknown>)(readRequests(call, ctx, def, options), ctx, (m) => send(call, m, ctx));
+      await (run as BidiStreamHandler<unknown, unknown>)(readRequests(call, ctx, def, options, { keepWritable: true }), ctx, (m) => send(call, m, ctx));
     }).then((status) => finish(call, status));
   }) as never;
 }
@@ -286,11 +287,22 @@ function bindMethod(def: MethodDef, handler: ((...args: never[]) => Promise<unkn
  * The requests of a stream. Iteration fails with CANCELLED when the caller
  * cancels, INVALID_ARGUMENT on an undecodable message, and DEADLINE_EXCEEDED
  * when the caller sends nothing for `idleMs`.
+ *
+ * With `keepWritable` (a bidirectional call), the end of the requests leaves
+ * the call open: a Readable's own async iterator destroys its stream when it
+ * ends, and a destroyed duplex never sends its status, so a client that
+ * half-closed would wait for the rest of the answer until its deadline.
  */
-async function* readRequests<T>(call: AsyncIterable<T> & NodeJS.EventEmitter, ctx: CallContext, def: MethodDef, options: BindOptions): AsyncIterable<T> {
+async function* readRequests<T>(
+  call: Readable,
+  ctx: CallContext,
+  def: MethodDef,
+  options: BindOptions,
+  { keepWritable = false }: { keepWritable?: boolean } = {},
+): AsyncIterable<T> {
   const idleMs = options.streamIdleMs ?? 120_000;
   setStreamBuffer(call, '_readableState', options.streamBuffering?.readAhead);
-  const iterator = call[Symbol.asyncIterator]();
+  const iterator: AsyncIterator<T> = call.iterator({ destroyOnReturn: !keepWritable });
   try {
     for (;;) {
       let timer: NodeJS.Timeout | undefined;
