@@ -84,12 +84,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     log(`load for ${options.seconds} s`);
     const results = await Promise.all([
       h2loadWorkload('GetPackage (h2load)', registrySvc.address, '/griot.registry.v1.RegistryService/GetPackage', registry.GetPackageRequest.encode({ packageId: packages[0]!.packageId }).finish(), options.seconds, rps, work),
-      h2loadWorkload('ListPackages (h2load)', registrySvc.address, '/griot.registry.v1.RegistryService/ListPackages', registry.ListPackagesRequest.encode({ authorDid: '', name: '', version: '', nodeClass: '', manifestContains: undefined, pageSize: 10, pageToken: '' }).finish(), options.seconds, rps, work),
+      h2loadWorkload('ListPackages (h2load)', registrySvc.address, '/griot.registry.v1.RegistryService/ListPackages', registry.ListPackagesRequest.encode({ authorDid: '', name: '', version: '', nodeClass: '', manifestContains: undefined, pageSize: 10, pageToken: '', includeYanked: false }).finish(), options.seconds, rps, work),
       loop('unary grpc-status sample', deadline, 1, 50, async () => {
         const got = await unary<registry.GetPackageRequest, registry.GetPackageResponse>(clients!.registry.getPackage.bind(clients!.registry), { packageId: packages[0]!.packageId });
         if (got.package?.packageId !== packages[0]!.packageId) throw new Error('GetPackage answered another package');
         const list = await unary<registry.ListPackagesRequest, registry.ListPackagesResponse>(clients!.registry.listPackages.bind(clients!.registry), {
-          authorDid: '', name: '', version: '', nodeClass: '', manifestContains: undefined, pageSize: 10, pageToken: '',
+          authorDid: '', name: '', version: '', nodeClass: '', manifestContains: undefined, pageSize: 10, pageToken: '', includeYanked: false,
         });
         if (list.packages.length !== 10) throw new Error(`ListPackages answered ${list.packages.length} packages, not 10`);
       }),

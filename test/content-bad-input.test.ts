@@ -202,7 +202,7 @@ describe.each(DB_KINDS)('content store bad input on %s', (kind) => {
   describe('CreateManifest', () => {
     it.each(MANIFEST_CASES)('rejects $name with INVALID_ARGUMENT', async ({ request, reason, message }) => {
       const classId = randomUUID();
-      const f = await expectFailure(unary(t.client, 'createManifest', { classId, unpackerName: 'u@v1', tags: {}, contents: [spec('ok')], ...request }));
+      const f = await expectFailure(unary(t.client, 'createManifest', { classId, unpackerName: 'u@v1', tags: {}, contents: [spec('ok')], manifestId: '', ...request }));
       expect({ code: f.code, reason: f.reason }).toEqual({ code: status.INVALID_ARGUMENT, reason });
       expect(f.message).toMatch(message);
       const page = await unary(t.client, 'listManifests', { tags: undefined, classId, createdAfter: undefined, createdBefore: undefined, pageSize: 0, pageToken: '' });
@@ -242,7 +242,7 @@ describe.each(DB_KINDS)('content store bad input on %s', (kind) => {
     });
 
     it('rejects reads with a negative offset or limit, no target, an unknown storage, or past the end', async () => {
-      const m = (await unary(t.client, 'createManifest', { classId: randomUUID(), unpackerName: 'u@v1', tags: {}, contents: [spec('k')] })).manifest!;
+      const m = (await unary(t.client, 'createManifest', { classId: randomUUID(), unpackerName: 'u@v1', tags: {}, contents: [spec('k')], manifestId: '' })).manifest!;
       const target = { $case: 'contentId' as const, contentId: m.contents[0]!.id };
       const size = m.contents[0]!.contentSize;
       const cases: [Partial<content.ReadContentRequest>, status, string, RegExp][] = [

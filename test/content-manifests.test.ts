@@ -38,7 +38,7 @@ describe.each(DB_KINDS)('content store manifests on %s', (kind) => {
   afterAll(() => t.close());
 
   const create = (req: Partial<content.CreateManifestRequest>) =>
-    unary(t.client, 'createManifest', { classId: randomUUID(), unpackerName: 'labox.unpacker@v1', tags: {}, contents: [], ...req }).then((r) => r.manifest!);
+    unary(t.client, 'createManifest', { classId: randomUUID(), unpackerName: 'labox.unpacker@v1', tags: {}, contents: [], manifestId: '', ...req }).then((r) => r.manifest!);
   const list = (req: Partial<content.ListManifestsRequest>) =>
     unary(t.client, 'listManifests', { tags: undefined, classId: '', createdAfter: undefined, createdBefore: undefined, pageSize: 0, pageToken: '', ...req });
   const blobPath = (digest: string) => join(t.dataDir, 'content-store', 'blobs', 'sha256', digest.slice(0, 2), digest);

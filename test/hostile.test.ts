@@ -100,6 +100,7 @@ describe('hostile input', () => {
     const nulManifest = signDocument({ ...unsigned(newManifest), nodeClass: 'work\u0000er' }, { keyPair: author.keyPair });
     const manifest = await unary<content.CreateManifestRequest, content.CreateManifestResponse>(clients.content.createManifest.bind(clients.content), {
       classId: '5f0c3c52-8d1a-4b7e-9a43-0d6b2f1e7c11',
+      manifestId: '',
       unpackerName: 'labox.file@v1',
       tags: { project: 'hostile', owner: "o'brien" },
       contents: [

@@ -48,7 +48,7 @@ export async function findPackage(ctx: CommandContext, ref: string): Promise<reg
   }
   const res = await unary<registry.ListPackagesResponse>(endpoint, (md, o, cb) =>
     client.listPackages(
-      { authorDid: '', name: parsed.name, version: parsed.version ?? '', nodeClass: '', manifestContains: undefined, pageSize: 1, pageToken: '' },
+      { authorDid: '', name: parsed.name, version: parsed.version ?? '', nodeClass: '', manifestContains: undefined, pageSize: 1, pageToken: '', includeYanked: false },
       md,
       o,
       cb,

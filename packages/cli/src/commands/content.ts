@@ -85,6 +85,7 @@ export const contentPutCommand: Command = {
       client.createManifest(
         {
           classId: FILE_CLASS_ID,
+          manifestId: '',
           unpackerName: 'griot.file@v1',
           tags,
           contents: [

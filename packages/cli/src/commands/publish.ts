@@ -46,6 +46,7 @@ async function recordArtifactManifest(ctx: CommandContext, packed: PackResult): 
     client.createManifest(
       {
         classId: PACKAGE_CLASS_ID,
+        manifestId: '',
         unpackerName: 'griot.package@v1',
         tags,
         contents: [

@@ -58,6 +58,7 @@ export const searchCommand: Command = {
         version: ctx.string('version') ?? '',
         nodeClass: ctx.string('class') ?? '',
         manifestContains: parseWhere(ctx.string('where')),
+        includeYanked: false,
         pageSize: Math.min(limit - found.length, 100),
         pageToken,
       };

@@ -72,7 +72,7 @@ export function contentServiceHandlers(domain: ContentDomain): ServiceHandlers<t
           source: c.source,
         })),
       }, ctx.signal);
-      return { manifest: toManifestMessage(manifest) };
+      return { manifest: toManifestMessage(manifest), alreadyExisted: false };
     },
 
     async getManifest(request) {

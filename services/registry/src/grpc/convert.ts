@@ -42,6 +42,8 @@ export function packageToProto(row: PackageRow): registry.Package {
     authorDid: row.authorDid,
     signature: row.signature,
     createdAt: row.createdAt,
+    yanked: false,
+    yankReason: '',
   };
 }
 
@@ -60,5 +62,6 @@ export function installationToProto(row: InstallationRow): registry.Installation
     leaseExpireTime: row.leaseExpiresAt ?? undefined,
     createdAt: row.createdAt,
     completedAt: row.completedAt ?? undefined,
+    createdBy: '',
   };
 }

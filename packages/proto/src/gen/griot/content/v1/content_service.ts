@@ -120,6 +120,11 @@ export interface Manifest {
     | undefined;
   /** The contents of the object, ordered by content key. */
   contents: Content[];
+  /**
+   * The did:key that created the manifest; only it or a content operator
+   * may delete it.
+   */
+  creatorDid: string;
 }
 
 /** Content is one named part of an object and a pointer to its bytes. */
@@ -330,12 +335,22 @@ export interface CreateManifestRequest {
     | undefined;
   /** The contents; their content keys must be distinct. */
   contents: ContentSpec[];
+  /**
+   * The manifest's id, a UUID chosen by the client, or empty for one chosen
+   * by the server. Creating the same id again, as the same caller, answers
+   * the existing manifest.
+   */
+  manifestId: string;
 }
 
 /** CreateManifestResponse carries the saved manifest. */
 export interface CreateManifestResponse {
   /** The manifest with its contents. */
-  manifest: Manifest | undefined;
+  manifest:
+    | Manifest
+    | undefined;
+  /** Whether the manifest already existed (a manifest_id created before). */
+  alreadyExisted: boolean;
 }
 
 /** GetManifestRequest names a manifest. */
@@ -600,7 +615,7 @@ export const Blob: MessageFns<Blob> = {
 };
 
 function createBaseManifest(): Manifest {
-  return { id: "", createdAt: undefined, classId: "", unpackerName: "", tags: undefined, contents: [] };
+  return { id: "", createdAt: undefined, classId: "", unpackerName: "", tags: undefined, contents: [], creatorDid: "" };
 }
 
 export const Manifest: MessageFns<Manifest> = {
@@ -622,6 +637,9 @@ export const Manifest: MessageFns<Manifest> = {
     }
     for (const v of message.contents) {
       Content.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.creatorDid !== "") {
+      writer.uint32(58).string(message.creatorDid);
     }
     return writer;
   },
@@ -687,6 +705,14 @@ export const Manifest: MessageFns<Manifest> = {
             message.contents.push(Content.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.creatorDid = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -721,6 +747,11 @@ export const Manifest: MessageFns<Manifest> = {
       contents: globalThis.Array.isArray(object?.contents)
         ? object.contents.map((e: any) => Content.fromJSON(e))
         : [],
+      creatorDid: isSet(object.creatorDid)
+        ? globalThis.String(object.creatorDid)
+        : isSet(object.creator_did)
+        ? globalThis.String(object.creator_did)
+        : "",
     };
   },
 
@@ -744,6 +775,9 @@ export const Manifest: MessageFns<Manifest> = {
     if (message.contents?.length) {
       obj.contents = message.contents.map((e) => Content.toJSON(e));
     }
+    if (message.creatorDid !== "") {
+      obj.creatorDid = message.creatorDid;
+    }
     return obj;
   },
 
@@ -758,6 +792,7 @@ export const Manifest: MessageFns<Manifest> = {
     message.unpackerName = object.unpackerName ?? "";
     message.tags = object.tags ?? undefined;
     message.contents = object.contents?.map((e) => Content.fromPartial(e)) || [];
+    message.creatorDid = object.creatorDid ?? "";
     return message;
   },
 };
@@ -2286,7 +2321,7 @@ export const ContentSpec: MessageFns<ContentSpec> = {
 };
 
 function createBaseCreateManifestRequest(): CreateManifestRequest {
-  return { classId: "", unpackerName: "", tags: undefined, contents: [] };
+  return { classId: "", unpackerName: "", tags: undefined, contents: [], manifestId: "" };
 }
 
 export const CreateManifestRequest: MessageFns<CreateManifestRequest> = {
@@ -2302,6 +2337,9 @@ export const CreateManifestRequest: MessageFns<CreateManifestRequest> = {
     }
     for (const v of message.contents) {
       ContentSpec.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.manifestId !== "") {
+      writer.uint32(42).string(message.manifestId);
     }
     return writer;
   },
@@ -2351,6 +2389,14 @@ export const CreateManifestRequest: MessageFns<CreateManifestRequest> = {
             message.contents.push(ContentSpec.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.manifestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2379,6 +2425,11 @@ export const CreateManifestRequest: MessageFns<CreateManifestRequest> = {
       contents: globalThis.Array.isArray(object?.contents)
         ? object.contents.map((e: any) => ContentSpec.fromJSON(e))
         : [],
+      manifestId: isSet(object.manifestId)
+        ? globalThis.String(object.manifestId)
+        : isSet(object.manifest_id)
+        ? globalThis.String(object.manifest_id)
+        : "",
     };
   },
 
@@ -2396,6 +2447,9 @@ export const CreateManifestRequest: MessageFns<CreateManifestRequest> = {
     if (message.contents?.length) {
       obj.contents = message.contents.map((e) => ContentSpec.toJSON(e));
     }
+    if (message.manifestId !== "") {
+      obj.manifestId = message.manifestId;
+    }
     return obj;
   },
 
@@ -2408,18 +2462,22 @@ export const CreateManifestRequest: MessageFns<CreateManifestRequest> = {
     message.unpackerName = object.unpackerName ?? "";
     message.tags = object.tags ?? undefined;
     message.contents = object.contents?.map((e) => ContentSpec.fromPartial(e)) || [];
+    message.manifestId = object.manifestId ?? "";
     return message;
   },
 };
 
 function createBaseCreateManifestResponse(): CreateManifestResponse {
-  return { manifest: undefined };
+  return { manifest: undefined, alreadyExisted: false };
 }
 
 export const CreateManifestResponse: MessageFns<CreateManifestResponse> = {
   encode(message: CreateManifestResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.manifest !== undefined) {
       Manifest.encode(message.manifest, writer.uint32(10).fork()).join();
+    }
+    if (message.alreadyExisted !== false) {
+      writer.uint32(16).bool(message.alreadyExisted);
     }
     return writer;
   },
@@ -2445,6 +2503,14 @@ export const CreateManifestResponse: MessageFns<CreateManifestResponse> = {
             message.manifest = Manifest.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.alreadyExisted = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2458,13 +2524,23 @@ export const CreateManifestResponse: MessageFns<CreateManifestResponse> = {
   },
 
   fromJSON(object: any): CreateManifestResponse {
-    return { manifest: isSet(object.manifest) ? Manifest.fromJSON(object.manifest) : undefined };
+    return {
+      manifest: isSet(object.manifest) ? Manifest.fromJSON(object.manifest) : undefined,
+      alreadyExisted: isSet(object.alreadyExisted)
+        ? globalThis.Boolean(object.alreadyExisted)
+        : isSet(object.already_existed)
+        ? globalThis.Boolean(object.already_existed)
+        : false,
+    };
   },
 
   toJSON(message: CreateManifestResponse): unknown {
     const obj: any = {};
     if (message.manifest !== undefined) {
       obj.manifest = Manifest.toJSON(message.manifest);
+    }
+    if (message.alreadyExisted !== false) {
+      obj.alreadyExisted = message.alreadyExisted;
     }
     return obj;
   },
@@ -2477,6 +2553,7 @@ export const CreateManifestResponse: MessageFns<CreateManifestResponse> = {
     message.manifest = (object.manifest !== undefined && object.manifest !== null)
       ? Manifest.fromPartial(object.manifest)
       : undefined;
+    message.alreadyExisted = object.alreadyExisted ?? false;
     return message;
   },
 };
@@ -3490,6 +3567,13 @@ export const ReadContentResponse: MessageFns<ReadContentResponse> = {
 /**
  * ContentService stores bytes, content-addressed by their SHA-256, and the
  * manifests that describe objects made of those bytes.
+ *
+ * UploadBlob, CreateManifest and DeleteManifest need `authorization: Bearer
+ * <token>` metadata: a caller token signed by the caller's did:key, as the
+ * registry's documents describe, with `aud` "griot-content". CONTENT_WRITERS
+ * may restrict who writes; only a manifest's creator or a DID in
+ * CONTENT_OPERATORS may delete it. Reads are public unless
+ * CONTENT_REQUIRE_READ_AUTH is set, when they need a token too.
  */
 export type ContentServiceService = typeof ContentServiceService;
 export const ContentServiceService = {
@@ -3559,6 +3643,8 @@ export const ContentServiceService = {
   /**
    * CreateManifest saves a manifest and all its contents in one transaction:
    * either the manifest and every content record exist afterwards, or none.
+   * With a manifest_id that the same caller already created, it answers that
+   * manifest (idempotent); another caller's id is ALREADY_EXISTS.
    */
   createManifest: {
     path: "/griot.content.v1.ContentService/CreateManifest" as const,
@@ -3597,7 +3683,8 @@ export const ContentServiceService = {
   },
   /**
    * DeleteManifest deletes a manifest and its content records; stored bytes
-   * that no content record references any more are deleted too.
+   * that no content record references any more are deleted too. Only the
+   * manifest's creator or a content operator may delete it.
    */
   deleteManifest: {
     path: "/griot.content.v1.ContentService/DeleteManifest" as const,
@@ -3657,6 +3744,8 @@ export interface ContentServiceServer extends UntypedServiceImplementation {
   /**
    * CreateManifest saves a manifest and all its contents in one transaction:
    * either the manifest and every content record exist afterwards, or none.
+   * With a manifest_id that the same caller already created, it answers that
+   * manifest (idempotent); another caller's id is ALREADY_EXISTS.
    */
   createManifest: handleUnaryCall<CreateManifestRequest, CreateManifestResponse>;
   /** GetManifest answers a manifest with its contents. */
@@ -3668,7 +3757,8 @@ export interface ContentServiceServer extends UntypedServiceImplementation {
   listManifests: handleUnaryCall<ListManifestsRequest, ListManifestsResponse>;
   /**
    * DeleteManifest deletes a manifest and its content records; stored bytes
-   * that no content record references any more are deleted too.
+   * that no content record references any more are deleted too. Only the
+   * manifest's creator or a content operator may delete it.
    */
   deleteManifest: handleUnaryCall<DeleteManifestRequest, DeleteManifestResponse>;
   /**
@@ -3767,6 +3857,8 @@ export interface ContentServiceClient extends Client {
   /**
    * CreateManifest saves a manifest and all its contents in one transaction:
    * either the manifest and every content record exist afterwards, or none.
+   * With a manifest_id that the same caller already created, it answers that
+   * manifest (idempotent); another caller's id is ALREADY_EXISTS.
    */
   createManifest(
     request: CreateManifestRequest,
@@ -3820,7 +3912,8 @@ export interface ContentServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * DeleteManifest deletes a manifest and its content records; stored bytes
-   * that no content record references any more are deleted too.
+   * that no content record references any more are deleted too. Only the
+   * manifest's creator or a content operator may delete it.
    */
   deleteManifest(
     request: DeleteManifestRequest,

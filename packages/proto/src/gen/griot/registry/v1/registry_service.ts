@@ -98,6 +98,66 @@ export function installationStatusToJSON(object: InstallationStatus): string {
   }
 }
 
+/** PackageAuditAction is what a package audit entry records. */
+export enum PackageAuditAction {
+  /** PACKAGE_AUDIT_ACTION_UNSPECIFIED - Never used. */
+  PACKAGE_AUDIT_ACTION_UNSPECIFIED = 0,
+  /**
+   * PACKAGE_AUDIT_ACTION_OWNER_ADDED - A did:key became an owner (the first registration of a name makes its
+   * author the first owner).
+   */
+  PACKAGE_AUDIT_ACTION_OWNER_ADDED = 1,
+  /** PACKAGE_AUDIT_ACTION_OWNER_REMOVED - An owner was removed. */
+  PACKAGE_AUDIT_ACTION_OWNER_REMOVED = 2,
+  /** PACKAGE_AUDIT_ACTION_VERSION_YANKED - A version was yanked. */
+  PACKAGE_AUDIT_ACTION_VERSION_YANKED = 3,
+  /** PACKAGE_AUDIT_ACTION_VERSION_UNYANKED - A yanked version was unyanked. */
+  PACKAGE_AUDIT_ACTION_VERSION_UNYANKED = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function packageAuditActionFromJSON(object: any): PackageAuditAction {
+  switch (object) {
+    case 0:
+    case "PACKAGE_AUDIT_ACTION_UNSPECIFIED":
+      return PackageAuditAction.PACKAGE_AUDIT_ACTION_UNSPECIFIED;
+    case 1:
+    case "PACKAGE_AUDIT_ACTION_OWNER_ADDED":
+      return PackageAuditAction.PACKAGE_AUDIT_ACTION_OWNER_ADDED;
+    case 2:
+    case "PACKAGE_AUDIT_ACTION_OWNER_REMOVED":
+      return PackageAuditAction.PACKAGE_AUDIT_ACTION_OWNER_REMOVED;
+    case 3:
+    case "PACKAGE_AUDIT_ACTION_VERSION_YANKED":
+      return PackageAuditAction.PACKAGE_AUDIT_ACTION_VERSION_YANKED;
+    case 4:
+    case "PACKAGE_AUDIT_ACTION_VERSION_UNYANKED":
+      return PackageAuditAction.PACKAGE_AUDIT_ACTION_VERSION_UNYANKED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return PackageAuditAction.UNRECOGNIZED;
+  }
+}
+
+export function packageAuditActionToJSON(object: PackageAuditAction): string {
+  switch (object) {
+    case PackageAuditAction.PACKAGE_AUDIT_ACTION_UNSPECIFIED:
+      return "PACKAGE_AUDIT_ACTION_UNSPECIFIED";
+    case PackageAuditAction.PACKAGE_AUDIT_ACTION_OWNER_ADDED:
+      return "PACKAGE_AUDIT_ACTION_OWNER_ADDED";
+    case PackageAuditAction.PACKAGE_AUDIT_ACTION_OWNER_REMOVED:
+      return "PACKAGE_AUDIT_ACTION_OWNER_REMOVED";
+    case PackageAuditAction.PACKAGE_AUDIT_ACTION_VERSION_YANKED:
+      return "PACKAGE_AUDIT_ACTION_VERSION_YANKED";
+    case PackageAuditAction.PACKAGE_AUDIT_ACTION_VERSION_UNYANKED:
+      return "PACKAGE_AUDIT_ACTION_VERSION_UNYANKED";
+    case PackageAuditAction.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Package is a signed, content-addressed artifact and its manifest. */
 export interface Package {
   /**
@@ -119,7 +179,45 @@ export interface Package {
   /** The proof value of the manifest's signature. */
   signature: string;
   /** When the package was registered. */
-  createdAt: Date | undefined;
+  createdAt:
+    | Date
+    | undefined;
+  /** Whether an owner yanked this version: range resolution skips it. */
+  yanked: boolean;
+  /** Why it was yanked, when it is. */
+  yankReason: string;
+}
+
+/**
+ * PackageOwner is a did:key allowed to publish versions of a package name,
+ * manage its owners and yank its versions.
+ */
+export interface PackageOwner {
+  /** The owner's did:key. */
+  did: string;
+  /** Who made it an owner: the first author of the name, or an owner. */
+  addedBy: string;
+  /** When it became an owner. */
+  addTime: Date | undefined;
+}
+
+/**
+ * PackageAuditEntry is one change to a package name's owners or versions,
+ * kept forever.
+ */
+export interface PackageAuditEntry {
+  /** What changed. */
+  action: PackageAuditAction;
+  /** The did:key that made the change. */
+  actorDid: string;
+  /** The owner added or removed, for owner changes. */
+  ownerDid: string;
+  /** The package yanked or unyanked, for yanks. */
+  packageId: string;
+  /** The reason given, for yanks. */
+  reason: string;
+  /** When the change was made. */
+  createTime: Date | undefined;
 }
 
 /** Installation is a job that installs a package on a node. */
@@ -154,7 +252,11 @@ export interface Installation {
     | Date
     | undefined;
   /** When the job reached a final status. */
-  completedAt: Date | undefined;
+  completedAt:
+    | Date
+    | undefined;
+  /** The did:key that created the job: its node, or an operator. */
+  createdBy: string;
 }
 
 /** RegisterPackageRequest carries a package to register. */
@@ -222,6 +324,8 @@ export interface ListPackagesRequest {
    * for the first page.
    */
   pageToken: string;
+  /** Whether yanked versions are answered too; they are left out by default. */
+  includeYanked: boolean;
 }
 
 /** ListPackagesResponse carries one page of packages. */
@@ -244,11 +348,103 @@ export interface ResolveDependenciesResponse {
   packages: Package[];
 }
 
+/** YankPackageRequest names a version to yank. */
+export interface YankPackageRequest {
+  /** The package id of the version. */
+  packageId: string;
+  /**
+   * Why it is yanked, shown to those who install it by id (at most 1024
+   * characters).
+   */
+  reason: string;
+}
+
+/** YankPackageResponse carries the yanked package. */
+export interface YankPackageResponse {
+  /** The package, now yanked. */
+  package: Package | undefined;
+}
+
+/** UnyankPackageRequest names a yanked version. */
+export interface UnyankPackageRequest {
+  /** The package id of the version. */
+  packageId: string;
+}
+
+/** UnyankPackageResponse carries the package. */
+export interface UnyankPackageResponse {
+  /** The package, no longer yanked. */
+  package: Package | undefined;
+}
+
+/** AddPackageOwnerRequest names a package name and a new owner. */
+export interface AddPackageOwnerRequest {
+  /** The package name. */
+  name: string;
+  /** The did:key of the new owner. */
+  ownerDid: string;
+}
+
+/** AddPackageOwnerResponse carries the owners afterwards. */
+export interface AddPackageOwnerResponse {
+  /** Every current owner, oldest first. */
+  owners: PackageOwner[];
+}
+
+/** RemovePackageOwnerRequest names a package name and one of its owners. */
+export interface RemovePackageOwnerRequest {
+  /** The package name. */
+  name: string;
+  /** The did:key of the owner to remove. */
+  ownerDid: string;
+}
+
+/** RemovePackageOwnerResponse carries the owners afterwards. */
+export interface RemovePackageOwnerResponse {
+  /** Every current owner, oldest first. */
+  owners: PackageOwner[];
+}
+
+/** ListPackageOwnersRequest names a package name. */
+export interface ListPackageOwnersRequest {
+  /** The package name. */
+  name: string;
+  /**
+   * The most audit entries to answer; 0 means the default, larger values are
+   * lowered to the maximum, negative values are invalid.
+   */
+  pageSize: number;
+  /**
+   * The next_page_token of a previous call for the same name, or empty for
+   * the first page.
+   */
+  pageToken: string;
+}
+
+/**
+ * ListPackageOwnersResponse carries a name's owners and a page of its audit
+ * log.
+ */
+export interface ListPackageOwnersResponse {
+  /** Every current owner, oldest first. */
+  owners: PackageOwner[];
+  /** The audit log of the name, newest first. */
+  audit: PackageAuditEntry[];
+  /**
+   * The token of the next page of the audit log, or empty when this is the
+   * last page.
+   */
+  nextPageToken: string;
+}
+
 /** CreateInstallationRequest names what to install where. */
 export interface CreateInstallationRequest {
   /** The package to install. */
   packageId: string;
-  /** The did:key of the node to install on; it must be the caller's own. */
+  /**
+   * The did:key of the node to install on: the caller's own, or any node's
+   * when the caller is an operator.
+   */
   targetNodeId: string;
 }
 
@@ -379,7 +575,16 @@ export interface WatchInstallationResponse {
 }
 
 function createBasePackage(): Package {
-  return { packageId: "", manifest: undefined, artifactUrl: "", authorDid: "", signature: "", createdAt: undefined };
+  return {
+    packageId: "",
+    manifest: undefined,
+    artifactUrl: "",
+    authorDid: "",
+    signature: "",
+    createdAt: undefined,
+    yanked: false,
+    yankReason: "",
+  };
 }
 
 export const Package: MessageFns<Package> = {
@@ -401,6 +606,12 @@ export const Package: MessageFns<Package> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(50).fork()).join();
+    }
+    if (message.yanked !== false) {
+      writer.uint32(56).bool(message.yanked);
+    }
+    if (message.yankReason !== "") {
+      writer.uint32(66).string(message.yankReason);
     }
     return writer;
   },
@@ -466,6 +677,22 @@ export const Package: MessageFns<Package> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.yanked = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.yankReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -502,6 +729,12 @@ export const Package: MessageFns<Package> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      yanked: isSet(object.yanked) ? globalThis.Boolean(object.yanked) : false,
+      yankReason: isSet(object.yankReason)
+        ? globalThis.String(object.yankReason)
+        : isSet(object.yank_reason)
+        ? globalThis.String(object.yank_reason)
+        : "",
     };
   },
 
@@ -525,6 +758,12 @@ export const Package: MessageFns<Package> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.yanked !== false) {
+      obj.yanked = message.yanked;
+    }
+    if (message.yankReason !== "") {
+      obj.yankReason = message.yankReason;
+    }
     return obj;
   },
 
@@ -539,6 +778,282 @@ export const Package: MessageFns<Package> = {
     message.authorDid = object.authorDid ?? "";
     message.signature = object.signature ?? "";
     message.createdAt = object.createdAt ?? undefined;
+    message.yanked = object.yanked ?? false;
+    message.yankReason = object.yankReason ?? "";
+    return message;
+  },
+};
+
+function createBasePackageOwner(): PackageOwner {
+  return { did: "", addedBy: "", addTime: undefined };
+}
+
+export const PackageOwner: MessageFns<PackageOwner> = {
+  encode(message: PackageOwner, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.did !== "") {
+      writer.uint32(10).string(message.did);
+    }
+    if (message.addedBy !== "") {
+      writer.uint32(18).string(message.addedBy);
+    }
+    if (message.addTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.addTime), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PackageOwner {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePackageOwner();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.did = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.addedBy = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.addTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PackageOwner {
+    return {
+      did: isSet(object.did) ? globalThis.String(object.did) : "",
+      addedBy: isSet(object.addedBy)
+        ? globalThis.String(object.addedBy)
+        : isSet(object.added_by)
+        ? globalThis.String(object.added_by)
+        : "",
+      addTime: isSet(object.addTime)
+        ? fromJsonTimestamp(object.addTime)
+        : isSet(object.add_time)
+        ? fromJsonTimestamp(object.add_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: PackageOwner): unknown {
+    const obj: any = {};
+    if (message.did !== "") {
+      obj.did = message.did;
+    }
+    if (message.addedBy !== "") {
+      obj.addedBy = message.addedBy;
+    }
+    if (message.addTime !== undefined) {
+      obj.addTime = message.addTime.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PackageOwner>, I>>(base?: I): PackageOwner {
+    return PackageOwner.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PackageOwner>, I>>(object: I): PackageOwner {
+    const message = createBasePackageOwner();
+    message.did = object.did ?? "";
+    message.addedBy = object.addedBy ?? "";
+    message.addTime = object.addTime ?? undefined;
+    return message;
+  },
+};
+
+function createBasePackageAuditEntry(): PackageAuditEntry {
+  return { action: 0, actorDid: "", ownerDid: "", packageId: "", reason: "", createTime: undefined };
+}
+
+export const PackageAuditEntry: MessageFns<PackageAuditEntry> = {
+  encode(message: PackageAuditEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== 0) {
+      writer.uint32(8).int32(message.action);
+    }
+    if (message.actorDid !== "") {
+      writer.uint32(18).string(message.actorDid);
+    }
+    if (message.ownerDid !== "") {
+      writer.uint32(26).string(message.ownerDid);
+    }
+    if (message.packageId !== "") {
+      writer.uint32(34).string(message.packageId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    if (message.createTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createTime), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PackageAuditEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePackageAuditEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.action = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.actorDid = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ownerDid = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.packageId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PackageAuditEntry {
+    return {
+      action: isSet(object.action) ? packageAuditActionFromJSON(object.action) : 0,
+      actorDid: isSet(object.actorDid)
+        ? globalThis.String(object.actorDid)
+        : isSet(object.actor_did)
+        ? globalThis.String(object.actor_did)
+        : "",
+      ownerDid: isSet(object.ownerDid)
+        ? globalThis.String(object.ownerDid)
+        : isSet(object.owner_did)
+        ? globalThis.String(object.owner_did)
+        : "",
+      packageId: isSet(object.packageId)
+        ? globalThis.String(object.packageId)
+        : isSet(object.package_id)
+        ? globalThis.String(object.package_id)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      createTime: isSet(object.createTime)
+        ? fromJsonTimestamp(object.createTime)
+        : isSet(object.create_time)
+        ? fromJsonTimestamp(object.create_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: PackageAuditEntry): unknown {
+    const obj: any = {};
+    if (message.action !== 0) {
+      obj.action = packageAuditActionToJSON(message.action);
+    }
+    if (message.actorDid !== "") {
+      obj.actorDid = message.actorDid;
+    }
+    if (message.ownerDid !== "") {
+      obj.ownerDid = message.ownerDid;
+    }
+    if (message.packageId !== "") {
+      obj.packageId = message.packageId;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.createTime !== undefined) {
+      obj.createTime = message.createTime.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PackageAuditEntry>, I>>(base?: I): PackageAuditEntry {
+    return PackageAuditEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PackageAuditEntry>, I>>(object: I): PackageAuditEntry {
+    const message = createBasePackageAuditEntry();
+    message.action = object.action ?? 0;
+    message.actorDid = object.actorDid ?? "";
+    message.ownerDid = object.ownerDid ?? "";
+    message.packageId = object.packageId ?? "";
+    message.reason = object.reason ?? "";
+    message.createTime = object.createTime ?? undefined;
     return message;
   },
 };
@@ -557,6 +1072,7 @@ function createBaseInstallation(): Installation {
     leaseExpireTime: undefined,
     createdAt: undefined,
     completedAt: undefined,
+    createdBy: "",
   };
 }
 
@@ -597,6 +1113,9 @@ export const Installation: MessageFns<Installation> = {
     }
     if (message.completedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.completedAt), writer.uint32(98).fork()).join();
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(106).string(message.createdBy);
     }
     return writer;
   },
@@ -710,6 +1229,14 @@ export const Installation: MessageFns<Installation> = {
             message.completedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -774,6 +1301,11 @@ export const Installation: MessageFns<Installation> = {
         : isSet(object.completed_at)
         ? fromJsonTimestamp(object.completed_at)
         : undefined,
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
     };
   },
 
@@ -815,6 +1347,9 @@ export const Installation: MessageFns<Installation> = {
     if (message.completedAt !== undefined) {
       obj.completedAt = message.completedAt.toISOString();
     }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
     return obj;
   },
 
@@ -835,6 +1370,7 @@ export const Installation: MessageFns<Installation> = {
     message.leaseExpireTime = object.leaseExpireTime ?? undefined;
     message.createdAt = object.createdAt ?? undefined;
     message.completedAt = object.completedAt ?? undefined;
+    message.createdBy = object.createdBy ?? "";
     return message;
   },
 };
@@ -1190,6 +1726,7 @@ function createBaseListPackagesRequest(): ListPackagesRequest {
     manifestContains: undefined,
     pageSize: 0,
     pageToken: "",
+    includeYanked: false,
   };
 }
 
@@ -1215,6 +1752,9 @@ export const ListPackagesRequest: MessageFns<ListPackagesRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(58).string(message.pageToken);
+    }
+    if (message.includeYanked !== false) {
+      writer.uint32(64).bool(message.includeYanked);
     }
     return writer;
   },
@@ -1288,6 +1828,14 @@ export const ListPackagesRequest: MessageFns<ListPackagesRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.includeYanked = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1329,6 +1877,11 @@ export const ListPackagesRequest: MessageFns<ListPackagesRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      includeYanked: isSet(object.includeYanked)
+        ? globalThis.Boolean(object.includeYanked)
+        : isSet(object.include_yanked)
+        ? globalThis.Boolean(object.include_yanked)
+        : false,
     };
   },
 
@@ -1355,6 +1908,9 @@ export const ListPackagesRequest: MessageFns<ListPackagesRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.includeYanked !== false) {
+      obj.includeYanked = message.includeYanked;
+    }
     return obj;
   },
 
@@ -1370,6 +1926,7 @@ export const ListPackagesRequest: MessageFns<ListPackagesRequest> = {
     message.manifestContains = object.manifestContains ?? undefined;
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.includeYanked = object.includeYanked ?? false;
     return message;
   },
 };
@@ -1601,6 +2158,836 @@ export const ResolveDependenciesResponse: MessageFns<ResolveDependenciesResponse
   fromPartial<I extends Exact<DeepPartial<ResolveDependenciesResponse>, I>>(object: I): ResolveDependenciesResponse {
     const message = createBaseResolveDependenciesResponse();
     message.packages = object.packages?.map((e) => Package.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseYankPackageRequest(): YankPackageRequest {
+  return { packageId: "", reason: "" };
+}
+
+export const YankPackageRequest: MessageFns<YankPackageRequest> = {
+  encode(message: YankPackageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.packageId !== "") {
+      writer.uint32(10).string(message.packageId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): YankPackageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseYankPackageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.packageId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): YankPackageRequest {
+    return {
+      packageId: isSet(object.packageId)
+        ? globalThis.String(object.packageId)
+        : isSet(object.package_id)
+        ? globalThis.String(object.package_id)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: YankPackageRequest): unknown {
+    const obj: any = {};
+    if (message.packageId !== "") {
+      obj.packageId = message.packageId;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<YankPackageRequest>, I>>(base?: I): YankPackageRequest {
+    return YankPackageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<YankPackageRequest>, I>>(object: I): YankPackageRequest {
+    const message = createBaseYankPackageRequest();
+    message.packageId = object.packageId ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseYankPackageResponse(): YankPackageResponse {
+  return { package: undefined };
+}
+
+export const YankPackageResponse: MessageFns<YankPackageResponse> = {
+  encode(message: YankPackageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.package !== undefined) {
+      Package.encode(message.package, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): YankPackageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseYankPackageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.package = Package.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): YankPackageResponse {
+    return { package: isSet(object.package) ? Package.fromJSON(object.package) : undefined };
+  },
+
+  toJSON(message: YankPackageResponse): unknown {
+    const obj: any = {};
+    if (message.package !== undefined) {
+      obj.package = Package.toJSON(message.package);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<YankPackageResponse>, I>>(base?: I): YankPackageResponse {
+    return YankPackageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<YankPackageResponse>, I>>(object: I): YankPackageResponse {
+    const message = createBaseYankPackageResponse();
+    message.package = (object.package !== undefined && object.package !== null)
+      ? Package.fromPartial(object.package)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUnyankPackageRequest(): UnyankPackageRequest {
+  return { packageId: "" };
+}
+
+export const UnyankPackageRequest: MessageFns<UnyankPackageRequest> = {
+  encode(message: UnyankPackageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.packageId !== "") {
+      writer.uint32(10).string(message.packageId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnyankPackageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnyankPackageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.packageId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnyankPackageRequest {
+    return {
+      packageId: isSet(object.packageId)
+        ? globalThis.String(object.packageId)
+        : isSet(object.package_id)
+        ? globalThis.String(object.package_id)
+        : "",
+    };
+  },
+
+  toJSON(message: UnyankPackageRequest): unknown {
+    const obj: any = {};
+    if (message.packageId !== "") {
+      obj.packageId = message.packageId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnyankPackageRequest>, I>>(base?: I): UnyankPackageRequest {
+    return UnyankPackageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnyankPackageRequest>, I>>(object: I): UnyankPackageRequest {
+    const message = createBaseUnyankPackageRequest();
+    message.packageId = object.packageId ?? "";
+    return message;
+  },
+};
+
+function createBaseUnyankPackageResponse(): UnyankPackageResponse {
+  return { package: undefined };
+}
+
+export const UnyankPackageResponse: MessageFns<UnyankPackageResponse> = {
+  encode(message: UnyankPackageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.package !== undefined) {
+      Package.encode(message.package, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnyankPackageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnyankPackageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.package = Package.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnyankPackageResponse {
+    return { package: isSet(object.package) ? Package.fromJSON(object.package) : undefined };
+  },
+
+  toJSON(message: UnyankPackageResponse): unknown {
+    const obj: any = {};
+    if (message.package !== undefined) {
+      obj.package = Package.toJSON(message.package);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnyankPackageResponse>, I>>(base?: I): UnyankPackageResponse {
+    return UnyankPackageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnyankPackageResponse>, I>>(object: I): UnyankPackageResponse {
+    const message = createBaseUnyankPackageResponse();
+    message.package = (object.package !== undefined && object.package !== null)
+      ? Package.fromPartial(object.package)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAddPackageOwnerRequest(): AddPackageOwnerRequest {
+  return { name: "", ownerDid: "" };
+}
+
+export const AddPackageOwnerRequest: MessageFns<AddPackageOwnerRequest> = {
+  encode(message: AddPackageOwnerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.ownerDid !== "") {
+      writer.uint32(18).string(message.ownerDid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddPackageOwnerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddPackageOwnerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ownerDid = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddPackageOwnerRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      ownerDid: isSet(object.ownerDid)
+        ? globalThis.String(object.ownerDid)
+        : isSet(object.owner_did)
+        ? globalThis.String(object.owner_did)
+        : "",
+    };
+  },
+
+  toJSON(message: AddPackageOwnerRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.ownerDid !== "") {
+      obj.ownerDid = message.ownerDid;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddPackageOwnerRequest>, I>>(base?: I): AddPackageOwnerRequest {
+    return AddPackageOwnerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddPackageOwnerRequest>, I>>(object: I): AddPackageOwnerRequest {
+    const message = createBaseAddPackageOwnerRequest();
+    message.name = object.name ?? "";
+    message.ownerDid = object.ownerDid ?? "";
+    return message;
+  },
+};
+
+function createBaseAddPackageOwnerResponse(): AddPackageOwnerResponse {
+  return { owners: [] };
+}
+
+export const AddPackageOwnerResponse: MessageFns<AddPackageOwnerResponse> = {
+  encode(message: AddPackageOwnerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.owners) {
+      PackageOwner.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddPackageOwnerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddPackageOwnerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.owners.push(PackageOwner.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddPackageOwnerResponse {
+    return {
+      owners: globalThis.Array.isArray(object?.owners) ? object.owners.map((e: any) => PackageOwner.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: AddPackageOwnerResponse): unknown {
+    const obj: any = {};
+    if (message.owners?.length) {
+      obj.owners = message.owners.map((e) => PackageOwner.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddPackageOwnerResponse>, I>>(base?: I): AddPackageOwnerResponse {
+    return AddPackageOwnerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddPackageOwnerResponse>, I>>(object: I): AddPackageOwnerResponse {
+    const message = createBaseAddPackageOwnerResponse();
+    message.owners = object.owners?.map((e) => PackageOwner.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRemovePackageOwnerRequest(): RemovePackageOwnerRequest {
+  return { name: "", ownerDid: "" };
+}
+
+export const RemovePackageOwnerRequest: MessageFns<RemovePackageOwnerRequest> = {
+  encode(message: RemovePackageOwnerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.ownerDid !== "") {
+      writer.uint32(18).string(message.ownerDid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemovePackageOwnerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemovePackageOwnerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ownerDid = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemovePackageOwnerRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      ownerDid: isSet(object.ownerDid)
+        ? globalThis.String(object.ownerDid)
+        : isSet(object.owner_did)
+        ? globalThis.String(object.owner_did)
+        : "",
+    };
+  },
+
+  toJSON(message: RemovePackageOwnerRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.ownerDid !== "") {
+      obj.ownerDid = message.ownerDid;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemovePackageOwnerRequest>, I>>(base?: I): RemovePackageOwnerRequest {
+    return RemovePackageOwnerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemovePackageOwnerRequest>, I>>(object: I): RemovePackageOwnerRequest {
+    const message = createBaseRemovePackageOwnerRequest();
+    message.name = object.name ?? "";
+    message.ownerDid = object.ownerDid ?? "";
+    return message;
+  },
+};
+
+function createBaseRemovePackageOwnerResponse(): RemovePackageOwnerResponse {
+  return { owners: [] };
+}
+
+export const RemovePackageOwnerResponse: MessageFns<RemovePackageOwnerResponse> = {
+  encode(message: RemovePackageOwnerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.owners) {
+      PackageOwner.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemovePackageOwnerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemovePackageOwnerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.owners.push(PackageOwner.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemovePackageOwnerResponse {
+    return {
+      owners: globalThis.Array.isArray(object?.owners) ? object.owners.map((e: any) => PackageOwner.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: RemovePackageOwnerResponse): unknown {
+    const obj: any = {};
+    if (message.owners?.length) {
+      obj.owners = message.owners.map((e) => PackageOwner.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemovePackageOwnerResponse>, I>>(base?: I): RemovePackageOwnerResponse {
+    return RemovePackageOwnerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemovePackageOwnerResponse>, I>>(object: I): RemovePackageOwnerResponse {
+    const message = createBaseRemovePackageOwnerResponse();
+    message.owners = object.owners?.map((e) => PackageOwner.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListPackageOwnersRequest(): ListPackageOwnersRequest {
+  return { name: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListPackageOwnersRequest: MessageFns<ListPackageOwnersRequest> = {
+  encode(message: ListPackageOwnersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPackageOwnersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPackageOwnersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPackageOwnersRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListPackageOwnersRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPackageOwnersRequest>, I>>(base?: I): ListPackageOwnersRequest {
+    return ListPackageOwnersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPackageOwnersRequest>, I>>(object: I): ListPackageOwnersRequest {
+    const message = createBaseListPackageOwnersRequest();
+    message.name = object.name ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListPackageOwnersResponse(): ListPackageOwnersResponse {
+  return { owners: [], audit: [], nextPageToken: "" };
+}
+
+export const ListPackageOwnersResponse: MessageFns<ListPackageOwnersResponse> = {
+  encode(message: ListPackageOwnersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.owners) {
+      PackageOwner.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.audit) {
+      PackageAuditEntry.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(26).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPackageOwnersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPackageOwnersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.owners.push(PackageOwner.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.audit.push(PackageAuditEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPackageOwnersResponse {
+    return {
+      owners: globalThis.Array.isArray(object?.owners) ? object.owners.map((e: any) => PackageOwner.fromJSON(e)) : [],
+      audit: globalThis.Array.isArray(object?.audit) ? object.audit.map((e: any) => PackageAuditEntry.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListPackageOwnersResponse): unknown {
+    const obj: any = {};
+    if (message.owners?.length) {
+      obj.owners = message.owners.map((e) => PackageOwner.toJSON(e));
+    }
+    if (message.audit?.length) {
+      obj.audit = message.audit.map((e) => PackageAuditEntry.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPackageOwnersResponse>, I>>(base?: I): ListPackageOwnersResponse {
+    return ListPackageOwnersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPackageOwnersResponse>, I>>(object: I): ListPackageOwnersResponse {
+    const message = createBaseListPackageOwnersResponse();
+    message.owners = object.owners?.map((e) => PackageOwner.fromPartial(e)) || [];
+    message.audit = object.audit?.map((e) => PackageAuditEntry.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -2888,18 +4275,30 @@ export const WatchInstallationResponse: MessageFns<WatchInstallationResponse> = 
 };
 
 /**
- * RegistryService keeps packages and installation jobs. Calls that act for a
- * node (CreateInstallation, ClaimInstallation, ReportInstallation,
- * CancelInstallation) need `authorization: Bearer <token>` metadata holding a
- * short-lived EdDSA JWT signed by the node's did:key.
+ * RegistryService keeps packages and installation jobs.
+ *
+ * Package reads are public. Every other call needs `authorization: Bearer
+ * <token>` metadata: a caller token, a compact JWS (JWT) that the caller signs
+ * with its own did:key Ed25519 key. Its header is {"alg":"EdDSA","typ":"JWT",
+ * "kid":"<did>#<multibase key>"} (kid is the did:key's verification method);
+ * its claims are `iss` and `sub` (both the caller's did:key), `aud`
+ * ("griot-registry" for this service), `iat` and `exp` (seconds since the
+ * epoch; exp - iat at most 300 s), and `jti` (a unique id). The registry
+ * tolerates REGISTRY_MAX_TOKEN_SKEW (30 s) of clock difference. Operators are
+ * the DIDs in REGISTRY_OPERATORS.
  */
 export type RegistryServiceService = typeof RegistryServiceService;
 export const RegistryServiceService = {
   /**
    * RegisterPackage verifies a signed manifest and records the package. The
    * package id must be the SHA-256 of the artifact, and an artifact in the
-   * content store must be there with that digest and size. Registering the
-   * same package again answers the existing one.
+   * content store must be there with that digest and size. The first
+   * registration of a name makes its author the name's owner; later versions
+   * must be signed by a current owner (PERMISSION_DENIED
+   * NOT_A_PACKAGE_OWNER). A name@version is registered once: the same
+   * artifact again answers the existing package, another is ALREADY_EXISTS
+   * VERSION_EXISTS. The registry keeps the artifact in the content store with
+   * a manifest of its own.
    */
   registerPackage: {
     path: "/griot.registry.v1.RegistryService/RegisterPackage" as const,
@@ -2939,7 +4338,7 @@ export const RegistryServiceService = {
   /**
    * ResolveDependencies answers the order in which a package and its
    * dependencies install, dependencies first, each dependency resolved to the
-   * highest registered version that satisfies its range.
+   * highest registered version that satisfies its range and is not yanked.
    */
   resolveDependencies: {
     path: "/griot.registry.v1.RegistryService/ResolveDependencies" as const,
@@ -2953,8 +4352,83 @@ export const RegistryServiceService = {
     responseDeserialize: (value: Buffer): ResolveDependenciesResponse => ResolveDependenciesResponse.decode(value),
   },
   /**
+   * YankPackage marks a version as yanked: range resolution skips it, an
+   * install by its exact package id still works. Only an owner of the name
+   * may yank.
+   */
+  yankPackage: {
+    path: "/griot.registry.v1.RegistryService/YankPackage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: YankPackageRequest): Buffer => Buffer.from(YankPackageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): YankPackageRequest => YankPackageRequest.decode(value),
+    responseSerialize: (value: YankPackageResponse): Buffer => Buffer.from(YankPackageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): YankPackageResponse => YankPackageResponse.decode(value),
+  },
+  /**
+   * UnyankPackage makes a yanked version resolvable again. Only an owner of
+   * the name may unyank.
+   */
+  unyankPackage: {
+    path: "/griot.registry.v1.RegistryService/UnyankPackage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnyankPackageRequest): Buffer => Buffer.from(UnyankPackageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnyankPackageRequest => UnyankPackageRequest.decode(value),
+    responseSerialize: (value: UnyankPackageResponse): Buffer =>
+      Buffer.from(UnyankPackageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnyankPackageResponse => UnyankPackageResponse.decode(value),
+  },
+  /**
+   * AddPackageOwner makes another did:key an owner of a package name. Only a
+   * current owner may add one.
+   */
+  addPackageOwner: {
+    path: "/griot.registry.v1.RegistryService/AddPackageOwner" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddPackageOwnerRequest): Buffer =>
+      Buffer.from(AddPackageOwnerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddPackageOwnerRequest => AddPackageOwnerRequest.decode(value),
+    responseSerialize: (value: AddPackageOwnerResponse): Buffer =>
+      Buffer.from(AddPackageOwnerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AddPackageOwnerResponse => AddPackageOwnerResponse.decode(value),
+  },
+  /**
+   * RemovePackageOwner removes an owner of a package name. Only a current
+   * owner may remove one, and the last owner cannot be removed.
+   */
+  removePackageOwner: {
+    path: "/griot.registry.v1.RegistryService/RemovePackageOwner" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemovePackageOwnerRequest): Buffer =>
+      Buffer.from(RemovePackageOwnerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemovePackageOwnerRequest => RemovePackageOwnerRequest.decode(value),
+    responseSerialize: (value: RemovePackageOwnerResponse): Buffer =>
+      Buffer.from(RemovePackageOwnerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemovePackageOwnerResponse => RemovePackageOwnerResponse.decode(value),
+  },
+  /**
+   * ListPackageOwners answers the current owners of a package name and, one
+   * page at a time, the audit log of its owner changes and yanks. It is
+   * public.
+   */
+  listPackageOwners: {
+    path: "/griot.registry.v1.RegistryService/ListPackageOwners" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPackageOwnersRequest): Buffer =>
+      Buffer.from(ListPackageOwnersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPackageOwnersRequest => ListPackageOwnersRequest.decode(value),
+    responseSerialize: (value: ListPackageOwnersResponse): Buffer =>
+      Buffer.from(ListPackageOwnersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPackageOwnersResponse => ListPackageOwnersResponse.decode(value),
+  },
+  /**
    * CreateInstallation creates a pending job that installs a package, and its
-   * dependencies first, on the calling node.
+   * dependencies first, on a node: a node creates jobs for itself, an
+   * operator for any node.
    */
   createInstallation: {
     path: "/griot.registry.v1.RegistryService/CreateInstallation" as const,
@@ -2967,7 +4441,10 @@ export const RegistryServiceService = {
       Buffer.from(CreateInstallationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateInstallationResponse => CreateInstallationResponse.decode(value),
   },
-  /** GetInstallation answers a job with its log. */
+  /**
+   * GetInstallation answers a job with its log, to its node, its creator or
+   * an operator.
+   */
   getInstallation: {
     path: "/griot.registry.v1.RegistryService/GetInstallation" as const,
     requestStream: false as const,
@@ -2981,7 +4458,8 @@ export const RegistryServiceService = {
   },
   /**
    * ListInstallations answers jobs that match the filters, newest first, one
-   * page at a time, without their logs.
+   * page at a time, without their logs: an operator sees every job, another
+   * caller the jobs it created or that target it.
    */
   listInstallations: {
     path: "/griot.registry.v1.RegistryService/ListInstallations" as const,
@@ -3024,7 +4502,10 @@ export const RegistryServiceService = {
       Buffer.from(ReportInstallationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportInstallationResponse => ReportInstallationResponse.decode(value),
   },
-  /** CancelInstallation ends a pending or running job as cancelled. */
+  /**
+   * CancelInstallation ends a pending or running job as cancelled: its node
+   * or an operator may cancel it.
+   */
   cancelInstallation: {
     path: "/griot.registry.v1.RegistryService/CancelInstallation" as const,
     requestStream: false as const,
@@ -3038,7 +4519,8 @@ export const RegistryServiceService = {
   },
   /**
    * WatchInstallation streams a job's log lines so far, then new lines and
-   * status changes as they happen, then the final status, and ends.
+   * status changes as they happen, then the final status, and ends. Its node,
+   * its creator or an operator may watch it.
    */
   watchInstallation: {
     path: "/griot.registry.v1.RegistryService/WatchInstallation" as const,
@@ -3057,8 +4539,13 @@ export interface RegistryServiceServer extends UntypedServiceImplementation {
   /**
    * RegisterPackage verifies a signed manifest and records the package. The
    * package id must be the SHA-256 of the artifact, and an artifact in the
-   * content store must be there with that digest and size. Registering the
-   * same package again answers the existing one.
+   * content store must be there with that digest and size. The first
+   * registration of a name makes its author the name's owner; later versions
+   * must be signed by a current owner (PERMISSION_DENIED
+   * NOT_A_PACKAGE_OWNER). A name@version is registered once: the same
+   * artifact again answers the existing package, another is ALREADY_EXISTS
+   * VERSION_EXISTS. The registry keeps the artifact in the content store with
+   * a manifest of its own.
    */
   registerPackage: handleUnaryCall<RegisterPackageRequest, RegisterPackageResponse>;
   /** GetPackage answers a package by its id. */
@@ -3071,19 +4558,51 @@ export interface RegistryServiceServer extends UntypedServiceImplementation {
   /**
    * ResolveDependencies answers the order in which a package and its
    * dependencies install, dependencies first, each dependency resolved to the
-   * highest registered version that satisfies its range.
+   * highest registered version that satisfies its range and is not yanked.
    */
   resolveDependencies: handleUnaryCall<ResolveDependenciesRequest, ResolveDependenciesResponse>;
   /**
+   * YankPackage marks a version as yanked: range resolution skips it, an
+   * install by its exact package id still works. Only an owner of the name
+   * may yank.
+   */
+  yankPackage: handleUnaryCall<YankPackageRequest, YankPackageResponse>;
+  /**
+   * UnyankPackage makes a yanked version resolvable again. Only an owner of
+   * the name may unyank.
+   */
+  unyankPackage: handleUnaryCall<UnyankPackageRequest, UnyankPackageResponse>;
+  /**
+   * AddPackageOwner makes another did:key an owner of a package name. Only a
+   * current owner may add one.
+   */
+  addPackageOwner: handleUnaryCall<AddPackageOwnerRequest, AddPackageOwnerResponse>;
+  /**
+   * RemovePackageOwner removes an owner of a package name. Only a current
+   * owner may remove one, and the last owner cannot be removed.
+   */
+  removePackageOwner: handleUnaryCall<RemovePackageOwnerRequest, RemovePackageOwnerResponse>;
+  /**
+   * ListPackageOwners answers the current owners of a package name and, one
+   * page at a time, the audit log of its owner changes and yanks. It is
+   * public.
+   */
+  listPackageOwners: handleUnaryCall<ListPackageOwnersRequest, ListPackageOwnersResponse>;
+  /**
    * CreateInstallation creates a pending job that installs a package, and its
-   * dependencies first, on the calling node.
+   * dependencies first, on a node: a node creates jobs for itself, an
+   * operator for any node.
    */
   createInstallation: handleUnaryCall<CreateInstallationRequest, CreateInstallationResponse>;
-  /** GetInstallation answers a job with its log. */
+  /**
+   * GetInstallation answers a job with its log, to its node, its creator or
+   * an operator.
+   */
   getInstallation: handleUnaryCall<GetInstallationRequest, GetInstallationResponse>;
   /**
    * ListInstallations answers jobs that match the filters, newest first, one
-   * page at a time, without their logs.
+   * page at a time, without their logs: an operator sees every job, another
+   * caller the jobs it created or that target it.
    */
   listInstallations: handleUnaryCall<ListInstallationsRequest, ListInstallationsResponse>;
   /**
@@ -3096,11 +4615,15 @@ export interface RegistryServiceServer extends UntypedServiceImplementation {
    * from its agent; the job's lease is renewed while the stream is open.
    */
   reportInstallation: handleClientStreamingCall<ReportInstallationRequest, ReportInstallationResponse>;
-  /** CancelInstallation ends a pending or running job as cancelled. */
+  /**
+   * CancelInstallation ends a pending or running job as cancelled: its node
+   * or an operator may cancel it.
+   */
   cancelInstallation: handleUnaryCall<CancelInstallationRequest, CancelInstallationResponse>;
   /**
    * WatchInstallation streams a job's log lines so far, then new lines and
-   * status changes as they happen, then the final status, and ends.
+   * status changes as they happen, then the final status, and ends. Its node,
+   * its creator or an operator may watch it.
    */
   watchInstallation: handleServerStreamingCall<WatchInstallationRequest, WatchInstallationResponse>;
 }
@@ -3109,8 +4632,13 @@ export interface RegistryServiceClient extends Client {
   /**
    * RegisterPackage verifies a signed manifest and records the package. The
    * package id must be the SHA-256 of the artifact, and an artifact in the
-   * content store must be there with that digest and size. Registering the
-   * same package again answers the existing one.
+   * content store must be there with that digest and size. The first
+   * registration of a name makes its author the name's owner; later versions
+   * must be signed by a current owner (PERMISSION_DENIED
+   * NOT_A_PACKAGE_OWNER). A name@version is registered once: the same
+   * artifact again answers the existing package, another is ALREADY_EXISTS
+   * VERSION_EXISTS. The registry keeps the artifact in the content store with
+   * a manifest of its own.
    */
   registerPackage(
     request: RegisterPackageRequest,
@@ -3165,7 +4693,7 @@ export interface RegistryServiceClient extends Client {
   /**
    * ResolveDependencies answers the order in which a package and its
    * dependencies install, dependencies first, each dependency resolved to the
-   * highest registered version that satisfies its range.
+   * highest registered version that satisfies its range and is not yanked.
    */
   resolveDependencies(
     request: ResolveDependenciesRequest,
@@ -3183,8 +4711,106 @@ export interface RegistryServiceClient extends Client {
     callback: (error: ServiceError | null, response: ResolveDependenciesResponse) => void,
   ): ClientUnaryCall;
   /**
+   * YankPackage marks a version as yanked: range resolution skips it, an
+   * install by its exact package id still works. Only an owner of the name
+   * may yank.
+   */
+  yankPackage(
+    request: YankPackageRequest,
+    callback: (error: ServiceError | null, response: YankPackageResponse) => void,
+  ): ClientUnaryCall;
+  yankPackage(
+    request: YankPackageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: YankPackageResponse) => void,
+  ): ClientUnaryCall;
+  yankPackage(
+    request: YankPackageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: YankPackageResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * UnyankPackage makes a yanked version resolvable again. Only an owner of
+   * the name may unyank.
+   */
+  unyankPackage(
+    request: UnyankPackageRequest,
+    callback: (error: ServiceError | null, response: UnyankPackageResponse) => void,
+  ): ClientUnaryCall;
+  unyankPackage(
+    request: UnyankPackageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnyankPackageResponse) => void,
+  ): ClientUnaryCall;
+  unyankPackage(
+    request: UnyankPackageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnyankPackageResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * AddPackageOwner makes another did:key an owner of a package name. Only a
+   * current owner may add one.
+   */
+  addPackageOwner(
+    request: AddPackageOwnerRequest,
+    callback: (error: ServiceError | null, response: AddPackageOwnerResponse) => void,
+  ): ClientUnaryCall;
+  addPackageOwner(
+    request: AddPackageOwnerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AddPackageOwnerResponse) => void,
+  ): ClientUnaryCall;
+  addPackageOwner(
+    request: AddPackageOwnerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AddPackageOwnerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RemovePackageOwner removes an owner of a package name. Only a current
+   * owner may remove one, and the last owner cannot be removed.
+   */
+  removePackageOwner(
+    request: RemovePackageOwnerRequest,
+    callback: (error: ServiceError | null, response: RemovePackageOwnerResponse) => void,
+  ): ClientUnaryCall;
+  removePackageOwner(
+    request: RemovePackageOwnerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemovePackageOwnerResponse) => void,
+  ): ClientUnaryCall;
+  removePackageOwner(
+    request: RemovePackageOwnerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemovePackageOwnerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ListPackageOwners answers the current owners of a package name and, one
+   * page at a time, the audit log of its owner changes and yanks. It is
+   * public.
+   */
+  listPackageOwners(
+    request: ListPackageOwnersRequest,
+    callback: (error: ServiceError | null, response: ListPackageOwnersResponse) => void,
+  ): ClientUnaryCall;
+  listPackageOwners(
+    request: ListPackageOwnersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPackageOwnersResponse) => void,
+  ): ClientUnaryCall;
+  listPackageOwners(
+    request: ListPackageOwnersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPackageOwnersResponse) => void,
+  ): ClientUnaryCall;
+  /**
    * CreateInstallation creates a pending job that installs a package, and its
-   * dependencies first, on the calling node.
+   * dependencies first, on a node: a node creates jobs for itself, an
+   * operator for any node.
    */
   createInstallation(
     request: CreateInstallationRequest,
@@ -3201,7 +4827,10 @@ export interface RegistryServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateInstallationResponse) => void,
   ): ClientUnaryCall;
-  /** GetInstallation answers a job with its log. */
+  /**
+   * GetInstallation answers a job with its log, to its node, its creator or
+   * an operator.
+   */
   getInstallation(
     request: GetInstallationRequest,
     callback: (error: ServiceError | null, response: GetInstallationResponse) => void,
@@ -3219,7 +4848,8 @@ export interface RegistryServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * ListInstallations answers jobs that match the filters, newest first, one
-   * page at a time, without their logs.
+   * page at a time, without their logs: an operator sees every job, another
+   * caller the jobs it created or that target it.
    */
   listInstallations(
     request: ListInstallationsRequest,
@@ -3275,7 +4905,10 @@ export interface RegistryServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportInstallationResponse) => void,
   ): ClientWritableStream<ReportInstallationRequest>;
-  /** CancelInstallation ends a pending or running job as cancelled. */
+  /**
+   * CancelInstallation ends a pending or running job as cancelled: its node
+   * or an operator may cancel it.
+   */
   cancelInstallation(
     request: CancelInstallationRequest,
     callback: (error: ServiceError | null, response: CancelInstallationResponse) => void,
@@ -3293,7 +4926,8 @@ export interface RegistryServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * WatchInstallation streams a job's log lines so far, then new lines and
-   * status changes as they happen, then the final status, and ends.
+   * status changes as they happen, then the final status, and ends. Its node,
+   * its creator or an operator may watch it.
    */
   watchInstallation(
     request: WatchInstallationRequest,
