@@ -1,6 +1,6 @@
 /**
  * `@griot/did`: Ed25519 did:key identities, key files, eddsa-jcs-2022 Data
- * Integrity proofs and node identity tokens (EdDSA JWTs). Shared by the
+ * Integrity proofs and caller tokens (EdDSA JWTs). Shared by the
  * registry service, the CLI and the node agent; knows nothing of gRPC.
  *
  * @packageDocumentation
@@ -53,16 +53,26 @@ export { signDocument, type SignDocumentOptions, type SigningKey } from './sign-
 export { verifyDocument, type VerifiedDocument, type VerifyDocumentOptions } from './verify-document';
 
 export {
+  createCallerToken,
+  DEFAULT_CALLER_TOKEN_TTL_SECONDS,
+  type CallerTokenClaims,
+  type CallerTokenHeader,
+  type CreateCallerTokenOptions,
+  // Deprecated names of the same things, from when only nodes had tokens.
   createNodeToken,
   DEFAULT_NODE_TOKEN_TTL_SECONDS,
   type CreateNodeTokenOptions,
   type NodeTokenClaims,
   type NodeTokenHeader,
-} from './create-node-token';
+} from './create-caller-token';
 export {
   DEFAULT_MAX_SKEW_SECONDS,
   DEFAULT_MAX_TTL_SECONDS,
+  verifyCallerToken,
+  type VerifiedCallerToken,
+  type VerifyCallerTokenOptions,
+  // Deprecated names of the same things.
   verifyNodeToken,
   type VerifiedNodeToken,
   type VerifyNodeTokenOptions,
-} from './verify-node-token';
+} from './verify-caller-token';

@@ -1,6 +1,6 @@
 import { DidError } from './did-error';
 
-/** Why a node identity token was rejected. */
+/** Why a caller token was rejected. */
 export type TokenErrorReason =
   /** Not a compact JWS, bad base64url or JSON, a missing or mistyped claim, or a bad `iss`/`kid`. */
   | 'MALFORMED_TOKEN'
@@ -19,7 +19,7 @@ export type TokenErrorReason =
   /** `sub` is not the same DID as `iss`. */
   | 'ISSUER_SUBJECT_MISMATCH';
 
-/** Error thrown by `verifyNodeToken`. */
+/** Error thrown by `verifyCallerToken`. */
 export class TokenError extends DidError {
   /** Machine-readable reason, UPPER_SNAKE. */
   declare readonly reason: TokenErrorReason;

@@ -132,6 +132,16 @@ export const vars = {
       return resolve(value);
     };
   },
+  /** `true` or `false` (also `1`/`0`, `yes`/`no`); unset or empty gives the default. */
+  boolean(defaultValue: boolean): Parser<boolean> {
+    return (raw, name) => {
+      const value = present(raw)?.toLowerCase();
+      if (value === undefined) return defaultValue;
+      if (['true', '1', 'yes'].includes(value)) return true;
+      if (['false', '0', 'no'].includes(value)) return false;
+      throw new ConfigError(name, `"${value}" is not true or false`);
+    };
+  },
   /** Any string; unset or empty gives the default. */
   string<D extends string | undefined>(defaultValue: D): Parser<string | D> {
     return (raw) => present(raw) ?? defaultValue;

@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 export * from './config';
+export * from './caller-auth';
 export * from './logger';
 export * from './errors';
 export * from './grpc-status';

@@ -4,7 +4,7 @@ const key32 = new Uint8Array(32).fill(9);
 
 /**
  * Invalid DIDs as `[case, did, expected reason]`, shared by the tests of
- * parseDid, parseVerificationMethod, verifyDocument and verifyNodeToken.
+ * parseDid, parseVerificationMethod, verifyDocument and verifyCallerToken.
  */
 export const invalidDids: ReadonlyArray<readonly [string, string, string]> = [
   ['another DID method', 'did:web:example.com', 'MALFORMED_DID'],

@@ -6,17 +6,17 @@ import { publicKeyFromRaw } from './ed25519-keys';
 import { ED25519_SIGNATURE_LENGTH } from './eddsa-jcs-2022';
 import { TokenError } from './token-error';
 
-/** Default tolerated clock difference between node and verifier, in seconds. */
+/** Default tolerated clock difference between caller and verifier, in seconds. */
 export const DEFAULT_MAX_SKEW_SECONDS = 30;
 
 /** Default longest accepted token lifetime (`exp - iat`), in seconds. */
 export const DEFAULT_MAX_TTL_SECONDS = 300;
 
-/** Longest token accepted, in characters; a real node token is about 500. */
+/** Longest token accepted, in characters; a real caller token is about 500. */
 const MAX_TOKEN_LENGTH = 4096;
 
-/** Options of {@link verifyNodeToken}. */
-export interface VerifyNodeTokenOptions {
+/** Options of {@link verifyCallerToken}. */
+export interface VerifyCallerTokenOptions {
   /** This service's audience; the token's `aud` must be or contain it. */
   readonly audience: string;
   /** Tolerated clock skew in seconds. Default 30. */
@@ -27,9 +27,9 @@ export interface VerifyNodeTokenOptions {
   readonly now?: Date;
 }
 
-/** A verified node identity. */
-export interface VerifiedNodeToken {
-  /** The node's did:key (`iss` = `sub`). */
+/** A verified caller identity. */
+export interface VerifiedCallerToken {
+  /** The caller's did:key (`iss` = `sub`). */
   readonly did: string;
   /** The token id, for replay caches. */
   readonly jti: string;
@@ -74,17 +74,18 @@ function issuerPublicKey(iss: string): Uint8Array {
 }
 
 /**
- * Verifies a node identity token. The issuer's public key comes from the
- * `iss` did:key, offline; the signature is checked before any claim is trusted.
+ * Verifies a caller token (the format is described in `create-caller-token.ts`
+ * and the README). The issuer's public key comes from the `iss` did:key,
+ * offline; the signature is checked before any claim is trusted.
  *
  * @param token - The compact JWT.
  * @param options - Audience, clock skew, maximum lifetime and clock.
- * @returns The node's DID and the token's id and times.
+ * @returns The caller's DID and the token's id and times.
  * @throws {@link TokenError} `MALFORMED_TOKEN`, `UNSUPPORTED_ALGORITHM`,
  *   `BAD_SIGNATURE`, `ISSUER_SUBJECT_MISMATCH`, `WRONG_AUDIENCE`,
  *   `TOKEN_LIFETIME_TOO_LONG`, `TOKEN_NOT_YET_VALID` or `TOKEN_EXPIRED`.
  */
-export function verifyNodeToken(token: string, options: VerifyNodeTokenOptions): VerifiedNodeToken {
+export function verifyCallerToken(token: string, options: VerifyCallerTokenOptions): VerifiedCallerToken {
   const maxSkew = options.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS;
   const maxTtl = options.maxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS;
   const { header, payload, signingInput, signature } = decodeCompactJws(token, MAX_TOKEN_LENGTH);
@@ -142,3 +143,10 @@ export function verifyNodeToken(token: string, options: VerifyNodeTokenOptions):
   }
   return { did: iss, jti, issuedAt: iat, expiresAt: exp };
 }
+
+/** @deprecated Use {@link VerifyCallerTokenOptions}. */
+export type VerifyNodeTokenOptions = VerifyCallerTokenOptions;
+/** @deprecated Use {@link VerifiedCallerToken}. */
+export type VerifiedNodeToken = VerifiedCallerToken;
+/** @deprecated Use {@link verifyCallerToken}: a node token is a caller token. */
+export const verifyNodeToken = verifyCallerToken;

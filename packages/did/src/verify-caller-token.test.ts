@@ -1,12 +1,12 @@
 import { createHmac, sign, type KeyObject } from 'node:crypto';
 import { encodeJsonPart } from './compact-jws';
-import { createNodeToken } from './create-node-token';
+import { createCallerToken } from './create-caller-token';
 import { DidError } from './did-error';
 import { didFromKeyPair, verificationMethodId } from './did-key';
 import { generateKeyPair } from './ed25519-keys';
 import { invalidDids } from './test-vectors/invalid-dids';
 import { TokenError } from './token-error';
-import { verifyNodeToken } from './verify-node-token';
+import { verifyCallerToken } from './verify-caller-token';
 
 const node = generateKeyPair();
 const nodeDid = didFromKeyPair(node);
@@ -16,7 +16,7 @@ const audience = 'griot.registry';
 const now = new Date('2025-06-01T12:00:00Z');
 const iat = now.getTime() / 1000;
 
-/** Signs arbitrary header and claims, to build tokens createNodeToken refuses to make. */
+/** Signs arbitrary header and claims, to build tokens createCallerToken refuses to make. */
 function signToken(header: Record<string, unknown>, claims: Record<string, unknown>, privateKey: KeyObject): string {
   const input = `${encodeJsonPart(header)}.${encodeJsonPart(claims)}`;
   return `${input}.${sign(null, Buffer.from(input), privateKey).toString('base64url')}`;
@@ -25,21 +25,21 @@ function signToken(header: Record<string, unknown>, claims: Record<string, unkno
 const goodHeader = { alg: 'EdDSA', typ: 'JWT', kid: verificationMethodId(nodeDid) };
 const goodClaims = { iss: nodeDid, sub: nodeDid, aud: audience, iat, exp: iat + 60, jti: 'f7f4e7a0-1' };
 
-function reasonOf(token: string, options: Partial<Parameters<typeof verifyNodeToken>[1]> = {}): string {
+function reasonOf(token: string, options: Partial<Parameters<typeof verifyCallerToken>[1]> = {}): string {
   try {
-    verifyNodeToken(token, { audience, now, ...options });
+    verifyCallerToken(token, { audience, now, ...options });
   } catch (err: unknown) {
     expect(err).toBeInstanceOf(TokenError);
     expect(err).toBeInstanceOf(DidError);
     return (err as TokenError).reason;
   }
-  throw new Error('expected verifyNodeToken to throw');
+  throw new Error('expected verifyCallerToken to throw');
 }
 
-describe('verifyNodeToken', () => {
-  it('accepts a token from createNodeToken and returns the node DID', () => {
-    const token = createNodeToken({ keyPair: node, audience, now });
-    expect(verifyNodeToken(token, { audience, now })).toEqual({
+describe('verifyCallerToken', () => {
+  it('accepts a token from createCallerToken and returns the node DID', () => {
+    const token = createCallerToken({ keyPair: node, audience, now });
+    expect(verifyCallerToken(token, { audience, now })).toEqual({
       did: nodeDid,
       jti: expect.any(String),
       issuedAt: iat,
@@ -48,8 +48,8 @@ describe('verifyNodeToken', () => {
   });
 
   it('accepts an aud array that contains the audience, and a hand-built valid token', () => {
-    expect(verifyNodeToken(signToken(goodHeader, { ...goodClaims, aud: ['x', audience] }, node.privateKey), { audience, now }).did).toBe(nodeDid);
-    expect(verifyNodeToken(signToken(goodHeader, goodClaims, node.privateKey), { audience, now }).did).toBe(nodeDid);
+    expect(verifyCallerToken(signToken(goodHeader, { ...goodClaims, aud: ['x', audience] }, node.privateKey), { audience, now }).did).toBe(nodeDid);
+    expect(verifyCallerToken(signToken(goodHeader, goodClaims, node.privateKey), { audience, now }).did).toBe(nodeDid);
   });
 
   it('rejects a token signed by a key other than the iss DID with BAD_SIGNATURE', () => {
@@ -57,7 +57,7 @@ describe('verifyNodeToken', () => {
   });
 
   it('checks the signature before trusting a changed claim', () => {
-    const [header, , signature] = createNodeToken({ keyPair: node, audience: 'elsewhere', now }).split('.');
+    const [header, , signature] = createCallerToken({ keyPair: node, audience: 'elsewhere', now }).split('.');
     const forgedPayload = encodeJsonPart({ ...goodClaims, aud: audience });
     expect(reasonOf(`${header}.${forgedPayload}.${signature}`)).toBe('BAD_SIGNATURE');
   });
@@ -73,7 +73,7 @@ describe('verifyNodeToken', () => {
   });
 
   it('rejects a token for another audience', () => {
-    expect(reasonOf(createNodeToken({ keyPair: node, audience: 'griot.content-store', now }))).toBe('WRONG_AUDIENCE');
+    expect(reasonOf(createCallerToken({ keyPair: node, audience: 'griot.content-store', now }))).toBe('WRONG_AUDIENCE');
     expect(reasonOf(signToken(goodHeader, { ...goodClaims, aud: ['griot.content-store'] }, node.privateKey))).toBe('WRONG_AUDIENCE');
   });
 
@@ -82,17 +82,17 @@ describe('verifyNodeToken', () => {
   });
 
   describe('time', () => {
-    const token = createNodeToken({ keyPair: node, audience, now, ttlSeconds: 60 });
+    const token = createCallerToken({ keyPair: node, audience, now, ttlSeconds: 60 });
     const at = (offsetSeconds: number) => new Date(now.getTime() + offsetSeconds * 1000);
 
     it('accepts the token until exp plus the skew, then reports TOKEN_EXPIRED', () => {
-      expect(verifyNodeToken(token, { audience, now: at(89) }).did).toBe(nodeDid);
+      expect(verifyCallerToken(token, { audience, now: at(89) }).did).toBe(nodeDid);
       expect(reasonOf(token, { now: at(90) })).toBe('TOKEN_EXPIRED');
       expect(reasonOf(token, { now: at(65), maxSkewSeconds: 0 })).toBe('TOKEN_EXPIRED');
     });
 
     it('accepts an iat up to the skew in the future, then reports TOKEN_NOT_YET_VALID', () => {
-      expect(verifyNodeToken(token, { audience, now: at(-30) }).did).toBe(nodeDid);
+      expect(verifyCallerToken(token, { audience, now: at(-30) }).did).toBe(nodeDid);
       expect(reasonOf(token, { now: at(-31) })).toBe('TOKEN_NOT_YET_VALID');
       expect(reasonOf(token, { now: at(-5), maxSkewSeconds: 0 })).toBe('TOKEN_NOT_YET_VALID');
     });
@@ -100,17 +100,17 @@ describe('verifyNodeToken', () => {
     it('honours nbf', () => {
       const withNbf = signToken(goodHeader, { ...goodClaims, nbf: iat + 45 }, node.privateKey);
       expect(reasonOf(withNbf)).toBe('TOKEN_NOT_YET_VALID');
-      expect(verifyNodeToken(withNbf, { audience, now: at(15) }).did).toBe(nodeDid);
+      expect(verifyCallerToken(withNbf, { audience, now: at(15) }).did).toBe(nodeDid);
     });
 
     it('rejects lifetimes over the maximum with TOKEN_LIFETIME_TOO_LONG', () => {
-      expect(verifyNodeToken(createNodeToken({ keyPair: node, audience, now, ttlSeconds: 300 }), { audience, now }).did).toBe(nodeDid);
-      expect(reasonOf(createNodeToken({ keyPair: node, audience, now, ttlSeconds: 301 }))).toBe('TOKEN_LIFETIME_TOO_LONG');
+      expect(verifyCallerToken(createCallerToken({ keyPair: node, audience, now, ttlSeconds: 300 }), { audience, now }).did).toBe(nodeDid);
+      expect(reasonOf(createCallerToken({ keyPair: node, audience, now, ttlSeconds: 301 }))).toBe('TOKEN_LIFETIME_TOO_LONG');
       expect(reasonOf(token, { maxTtlSeconds: 59 })).toBe('TOKEN_LIFETIME_TOO_LONG');
     });
 
     it('uses the real clock by default', () => {
-      expect(verifyNodeToken(createNodeToken({ keyPair: node, audience }), { audience }).did).toBe(nodeDid);
+      expect(verifyCallerToken(createCallerToken({ keyPair: node, audience }), { audience }).did).toBe(nodeDid);
       expect(reasonOf(token, { now: undefined })).toBe('TOKEN_EXPIRED');
     });
   });
@@ -129,7 +129,7 @@ describe('verifyNodeToken', () => {
     ['a kid of another key', signToken({ ...goodHeader, kid: verificationMethodId(otherDid) }, goodClaims, node.privateKey)],
     ['another typ', signToken({ ...goodHeader, typ: 'at+jwt' }, goodClaims, node.privateKey)],
     ['a crit header', signToken({ ...goodHeader, crit: ['exp'] }, goodClaims, node.privateKey)],
-    ['a truncated signature', createNodeToken({ keyPair: node, audience, now }).slice(0, -4)],
+    ['a truncated signature', createCallerToken({ keyPair: node, audience, now }).slice(0, -4)],
   ])('rejects %s with MALFORMED_TOKEN', (_case, token) => {
     expect(reasonOf(token)).toBe('MALFORMED_TOKEN');
   });
@@ -142,6 +142,6 @@ describe('verifyNodeToken', () => {
   it('says which DID problem made the issuer unusable', () => {
     const x25519Did = invalidDids.find(([, , reason]) => reason === 'UNSUPPORTED_MULTICODEC')?.[1] as string;
     const token = signToken(goodHeader, { ...goodClaims, iss: x25519Did, sub: x25519Did }, node.privateKey);
-    expect(() => verifyNodeToken(token, { audience, now })).toThrow(/UNSUPPORTED_MULTICODEC/);
+    expect(() => verifyCallerToken(token, { audience, now })).toThrow(/UNSUPPORTED_MULTICODEC/);
   });
 });
