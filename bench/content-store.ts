@@ -30,7 +30,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { createCallerToken, generateKeyPair } from '@griot/did';
 import { readContentStoreConfig } from '@griot/content-store';
 import { content, contentCodecs, UploadBlobClient } from '@griot/proto';
 import { cpuSecondsOf, rssOf, startServerProcess, type ServerProcess } from './content-processes';
@@ -91,11 +92,22 @@ async function resetPageCache(): Promise<boolean> {
   }
 }
 
+/** The benchmark's uploader identity. */
+const UPLOADER = generateKeyPair();
+
+/** Metadata with a fresh caller token of the benchmark's uploader for the content store. */
+function uploaderAuth(): Metadata {
+  const m = new Metadata();
+  m.set('authorization', `Bearer ${createCallerToken({ keyPair: UPLOADER, audience: 'griot-content' })}`);
+  return m;
+}
+
 /** Streams an object's chunks on an UploadBlob call and resolves with the response and the time taken. */
 function uploadThrough(client: UploadBlobClient, object: SyntheticObject, total: number): Promise<{ ms: number; res: content.UploadBlobResponse }> {
   const started = performance.now();
   return new Promise((resolvePromise, reject) => {
-    const call = client.uploadBlob(undefined, undefined, (err, res) => (err ? reject(err) : resolvePromise({ ms: performance.now() - started, res: res! })));
+    // The store needs the uploader's caller token; the bare servers ignore it (the same bytes go out either way).
+    const call = client.uploadBlob(uploaderAuth(), undefined, (err, res) => (err ? reject(err) : resolvePromise({ ms: performance.now() - started, res: res! })));
     void (async () => {
       for (let i = 0; i < object.count; i++) {
         const message: content.UploadBlobRequest = {

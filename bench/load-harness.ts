@@ -75,7 +75,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const author = newIdentity();
     const packages: registry.Package[] = [];
     for (let i = 0; i < SEED_PACKAGES; i++) packages.push(await publishTestPackage(clients, author, { name: `load-${i}`, version: `1.${i}.0` }));
-    const downloadSha = await uploadBytes(clients.content, randomBytes(DOWNLOAD_BYTES));
+    const downloadSha = await uploadBytes(clients.content, randomBytes(DOWNLOAD_BYTES), author);
     const node = newIdentity();
 
     const rss = sampleRss({ 'content-store': contentSvc.child.pid!, registry: registrySvc.child.pid! });
@@ -94,7 +94,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         if (list.packages.length !== 10) throw new Error(`ListPackages answered ${list.packages.length} packages, not 10`);
       }),
       loop('UploadBlob 256 KiB', deadline, 2, 0, async () => {
-        await uploadBytes(clients!.content, randomBytes(UPLOAD_BYTES));
+        await uploadBytes(clients!.content, randomBytes(UPLOAD_BYTES), author);
       }),
       loop('ReadContent 1 MiB', deadline, 2, 0, async () => {
         const n = await readAll(clients!, downloadSha);
@@ -318,7 +318,7 @@ async function reportAndWatch(
     let received = 0;
     let finalStatus: registry.InstallationStatus | undefined;
     const watched = new Promise<void>((resolve) => {
-      const watch = clients.registry.watchInstallation({ jobId: job.jobId, fromLine: 0 });
+      const watch = clients.registry.watchInstallation({ jobId: job.jobId, fromLine: 0 }, nodeAuth(node));
       watch.on('data', (m: registry.WatchInstallationResponse) => {
         if (m.firstLine !== received) {
           watchErrorCount++;

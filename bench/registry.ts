@@ -17,7 +17,7 @@
  * The machine's load (`uptime`) moves every figure: note it beside them.
  */
 import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
-import { createNodeToken, didFromKeyPair, generateKeyPair, signDocument } from '@griot/did';
+import { createCallerToken, didFromKeyPair, generateKeyPair, signDocument } from '@griot/did';
 import { registry } from '@griot/proto';
 import { silentLogger } from '@griot/server-kit';
 import { createHash, randomBytes } from 'node:crypto';
@@ -243,7 +243,7 @@ async function watchLatencyOn(url: string, a: ReplicaProcess, b: ReplicaProcess)
   const node = didFromKeyPair(nodeKey);
   const auth = () => {
     const m = new Metadata();
-    m.set('authorization', `Bearer ${createNodeToken({ keyPair: nodeKey, audience: 'griot-registry' })}`);
+    m.set('authorization', `Bearer ${createCallerToken({ keyPair: nodeKey, audience: 'griot-registry' })}`);
     return m;
   };
   const author = generateKeyPair();
@@ -303,7 +303,7 @@ async function reportAndWatch(
   const run = async (lines: number) => {
     const job = ((await unary(clientA, C.createInstallation, { packageId, targetNodeId: node }, auth())) as registry.CreateInstallationResponse).installation!;
     await unary(clientA, C.claimInstallation, { waitMillis: 0 }, auth());
-    child.send({ jobId: job.jobId, lines });
+    child.send({ jobId: job.jobId, lines, authorization: auth().get('authorization')[0] });
     await next('ready');
     await new Promise((r) => setTimeout(r, 500));
     const cpu = await cpuSnapshot(url, [a, b], child.pid!);

@@ -17,6 +17,10 @@ import { content } from '@griot/proto';
 import { silentLogger } from '@griot/server-kit';
 import { createPostgresDatabase, DB_KINDS } from './support/database';
 import { bytesOf, expectFailure, failure, readAll, sha256, unary, upload, uploadMessages } from './support/content-store';
+import { callerInterceptor, CONTENT_AUDIENCE, newIdentity } from './support/fixtures';
+
+/** Who uploads to both replicas. */
+const uploader = newIdentity();
 
 const KiB = 1024;
 
@@ -38,7 +42,7 @@ const KiB = 1024;
         CONTENT_UPLOAD_TTL: '1h',
       });
       const service = await startContentStore(config, silentLogger(), { manualSweep: true, clock: () => new Date(Date.now() + shift) });
-      replicas.push({ service, client: new content.ContentServiceClient(service.address, credentials.createInsecure()) });
+      replicas.push({ service, client: new content.ContentServiceClient(service.address, credentials.createInsecure(), { interceptors: [callerInterceptor(uploader, CONTENT_AUDIENCE)] }) });
     }
   });
 

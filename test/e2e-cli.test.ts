@@ -178,7 +178,7 @@ describe.each([
     expect(snapshot(join(root, 'packages', 'libgreet', '1.2.0'))).toEqual(snapshot(libDir));
     expect(readdirSync(join(root, 'packages')).sort()).toEqual(['hello', 'libgreet']);
 
-    const logs = await runGriot(['logs', jobId, '--json'], env);
+    const logs = await runGriot(['logs', jobId, '--json', '--node', nodeKey], env);
     expect(logs.code).toBe(0);
     const job = JSON.parse(logs.stdout) as { status: string; completedAt: string | null; targetNodeId: string; logs: string[] };
     expect(job).toMatchObject({ status: 'completed', targetNodeId: nodeDid });

@@ -30,6 +30,7 @@ const EXPIRY_BOUND_MS = LEASE_MS + SWEEP_MS + 5000;
 describe('agent killed in the middle of an install', () => {
   const databases: { drop(): Promise<void> }[] = [];
   const agents: ChildProcess[] = [];
+  const operator = newIdentity();
   let work: string;
   let contentProcess: ServiceProcess;
   let registryProcess: ServiceProcess;
@@ -52,6 +53,8 @@ describe('agent killed in the middle of an install', () => {
       REGISTRY_LEASE_DURATION: `${LEASE_MS}ms`,
       REGISTRY_LEASE_SWEEP_INTERVAL: `${SWEEP_MS}ms`,
       REGISTRY_MAX_ATTEMPTS: '2',
+      // The test reads every job as an operator.
+      REGISTRY_OPERATORS: operator.did,
     });
     stalledContent = await startTcpProxy(contentProcess.address);
     stalledContent.hold();
@@ -80,7 +83,7 @@ describe('agent killed in the middle of an install', () => {
   });
 
   const getJob = async (jobId: string): Promise<registry.Installation> =>
-    (await unary<registry.GetInstallationRequest, registry.GetInstallationResponse>(client.getInstallation.bind(client), { jobId })).installation!;
+    (await unary<registry.GetInstallationRequest, registry.GetInstallationResponse>(client.getInstallation.bind(client), { jobId }, nodeAuth(operator))).installation!;
 
   /** Polls the job until `done` holds; fails after `timeoutMs` with the job as it was. */
   const waitForJob = async (jobId: string, what: string, done: (job: registry.Installation) => boolean, timeoutMs = 20_000): Promise<registry.Installation> => {

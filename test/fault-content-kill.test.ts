@@ -13,6 +13,7 @@ import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
 import pg from 'pg';
 import { createPostgresDatabase } from './support/database';
+import { callerAuth, CONTENT_AUDIENCE, newIdentity } from './support/fixtures';
 import { killTree } from './support/kill-tree';
 import { startServiceProcess, type ServiceProcess } from './support/process';
 
@@ -77,6 +78,7 @@ describe('content store killed in the middle of an upload', () => {
   });
 
   it('never shows a partial blob, and the client resumes from the committed size after a restart', async () => {
+    const uploader = newIdentity();
     service = await startServiceProcess('content-store', env());
     let client = new content.ContentServiceClient(service.address, credentials.createInsecure());
     const bytes = randomBytes(TOTAL);
@@ -86,7 +88,7 @@ describe('content store killed in the middle of an upload', () => {
 
     // Stream about half the bytes and keep the stream open, as a client in the middle of its upload.
     const firstCall = new Promise<ServiceError | undefined>((resolve) => {
-      const stream = client.uploadBlob((err) => resolve(err ?? undefined));
+      const stream = client.uploadBlob(callerAuth(uploader, CONTENT_AUDIENCE), (err) => resolve(err ?? undefined));
       void (async () => {
         for (let offset = 0; offset < TOTAL / 2; offset += CHUNK) {
           const ok = stream.write({ start: offset === 0 ? start : undefined, offset, data: bytes.subarray(offset, offset + CHUNK), finishWrite: false });
@@ -135,7 +137,7 @@ describe('content store killed in the middle of an upload', () => {
 
     // Resume from the committed size, with the same upload id.
     const response = await new Promise<content.UploadBlobResponse>((resolve, reject) => {
-      const stream = client.uploadBlob((err, res) => (err ? reject(err) : resolve(res!)));
+      const stream = client.uploadBlob(callerAuth(uploader, CONTENT_AUDIENCE), (err, res) => (err ? reject(err) : resolve(res!)));
       void (async () => {
         for (let offset = resumeAt, first = true; offset < TOTAL; offset += CHUNK, first = false) {
           const data = bytes.subarray(offset, Math.min(offset + CHUNK, TOTAL));

@@ -9,6 +9,7 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { content, registry } from '@griot/proto';
 import { canRunPrivatePostgres, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
 import { startServiceProcess, type ServiceProcess } from './support/process';
+import { callerAuth, CONTENT_AUDIENCE, newIdentity } from './support/fixtures';
 
 const OK = 0;
 const UNAVAILABLE = 14;
@@ -50,10 +51,11 @@ const UNAVAILABLE = 14;
     // A resumable upload (it takes the upload's lock, on a connection of its own).
     const callUpload = () =>
       new Promise<number>((resolve) => {
-        const call = contentClient.uploadBlob(new Metadata(), deadline(), (err: ServiceError | null) => resolve(err ? err.code : OK));
+        const call = contentClient.uploadBlob(callerAuth(uploader, CONTENT_AUDIENCE), deadline(), (err: ServiceError | null) => resolve(err ? err.code : OK));
         call.write(content.UploadBlobRequest.fromPartial({ start: { uploadId: randomUUID() }, offset: 0, data: Buffer.from('griot'), finishWrite: true }));
         call.end();
       });
+    const uploader = newIdentity();
     const seen = new Set<number>();
     /** Calls both services until every call answers `code`, or fails after `ms`. */
     const until = async (code: number, ms: number) => {

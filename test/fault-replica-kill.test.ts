@@ -96,8 +96,8 @@ describe('a registry replica killed while watchers follow a job', () => {
     const lines = Array.from({ length: LINES }, (_, i) => `line ${i}`);
 
     let watchersOnA = clientA;
-    const onB = Array.from({ length: 3 }, () => watchStrictly(() => clients.registry, jobId));
-    const onA = Array.from({ length: 2 }, () => watchStrictly(() => watchersOnA, jobId));
+    const onB = Array.from({ length: 3 }, () => watchStrictly(() => clients.registry, jobId, () => nodeAuth(node)));
+    const onA = Array.from({ length: 2 }, () => watchStrictly(() => watchersOnA, jobId, () => nodeAuth(node)));
 
     // The agent reports on A, batch after batch, until its stream breaks (at
     // most three quarters of the lines, so that some are left for B however
@@ -122,7 +122,7 @@ describe('a registry replica killed while watchers follow a job', () => {
 
     // The agent moves to B: same job, still its claim; it goes on from what the registry has.
     await waitForQuietDatabase();
-    const { installation: job } = await unary<registry.GetInstallationRequest, registry.GetInstallationResponse>(clients.registry.getInstallation.bind(clients.registry), { jobId });
+    const { installation: job } = await unary<registry.GetInstallationRequest, registry.GetInstallationResponse>(clients.registry.getInstallation.bind(clients.registry), { jobId }, nodeAuth(node));
     expect(job).toMatchObject({ status: S.INSTALLATION_STATUS_RUNNING, attempts: 1 });
     const resumeAt = job!.logCount;
     expect(resumeAt).toBeGreaterThanOrEqual(100);
@@ -148,7 +148,7 @@ describe('a registry replica killed while watchers follow a job', () => {
       expect(w.fromLines[w.fromLines.length - 1]).toBeGreaterThanOrEqual(100);
     }
 
-    const { installation: stored } = await unary<registry.GetInstallationRequest, registry.GetInstallationResponse>(clients.registry.getInstallation.bind(clients.registry), { jobId });
+    const { installation: stored } = await unary<registry.GetInstallationRequest, registry.GetInstallationResponse>(clients.registry.getInstallation.bind(clients.registry), { jobId }, nodeAuth(node));
     expect(stored!.logs).toEqual(lines);
     expect(stored!.completedAt).toBeDefined();
   }, 60_000);

@@ -59,7 +59,7 @@ describe("a watcher's connection dropped", () => {
       for (let i = from; i < to; i += 10) report.send(lines.slice(i, Math.min(i + 10, to)));
     };
 
-    const watcher = watchStrictly(() => proxied, jobId);
+    const watcher = watchStrictly(() => proxied, jobId, () => nodeAuth(node));
     sendRange(0, 100);
     await watcher.waitForLines(100);
 
@@ -94,7 +94,7 @@ describe("a watcher's connection dropped", () => {
     // Every stream after the first started where the one before left off.
     expect(watcher.fromLines.every((n, i) => i === 0 || n >= watcher.fromLines[i - 1]!)).toBe(true);
 
-    const job = await unary<registry.GetInstallationRequest, registry.GetInstallationResponse>(clients.registry.getInstallation.bind(clients.registry), { jobId });
+    const job = await unary<registry.GetInstallationRequest, registry.GetInstallationResponse>(clients.registry.getInstallation.bind(clients.registry), { jobId }, nodeAuth(node));
     expect(job.installation!.logs).toEqual(lines);
   }, 60_000);
 });

@@ -30,6 +30,8 @@ it('accepts the README bodies with snake_case names and int64 as strings', () =>
   expect(parse('griot.registry.v1.ListPackagesRequest', { manifest_contains: { nodeClass: 'edge' }, page_size: 10 })).toEqual({ manifestContains: { nodeClass: 'edge' }, pageSize: 10 });
   expect(parse('griot.registry.v1.CreateInstallationRequest', { package_id: sha, target_node_id: 'did:key:z6Mk' })).toEqual({ packageId: sha, targetNodeId: 'did:key:z6Mk' });
   expect(parse('griot.registry.v1.WatchInstallationRequest', { job_id: 'j', from_line: '0' })).toEqual({ jobId: 'j' });
+  expect(parse('griot.registry.v1.ListPackageOwnersRequest', { name: 'hello' })).toEqual({ name: 'hello' });
+  expect(parse('griot.registry.v1.YankPackageRequest', { package_id: sha, reason: 'prints the wrong greeting' })).toEqual({ packageId: sha, reason: 'prints the wrong greeting' });
   expect(() => parse('griot.registry.v1.ListPackagesRequest', { manifest_contain: {} })).toThrow(/manifest_contain/);
 });
 

@@ -8,13 +8,13 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials, Metadata, status } from '@grpc/grpc-js';
-import { signDocument } from '@griot/did';
+import { createCallerToken, signDocument } from '@griot/did';
 import { content, health, registry } from '@griot/proto';
 import { validateManifest } from '../services/registry/src/domain/manifest';
 import { expectedCodes, isEmptyAnswer, loadCorpus, methodInfo, sendCase, type HostileCase, type Seeds, type ServiceName } from './hostile/corpus';
 import { DatabaseSnapshots, type Snapshot } from './hostile/db-snapshot';
 import { deepObject, RawClient } from './hostile/wire';
-import { connect, newIdentity, nodeAuth, publishTestPackage, runFakeAgent, unary, uploadBytes } from './support/fixtures';
+import { callerAuth, connect, CONTENT_AUDIENCE, newIdentity, nodeAuth, publishTestPackage, runFakeAgent, unary, uploadBytes } from './support/fixtures';
 import { startTestContentStore, startTestRegistry, type StartedService } from './support/services';
 
 const IDLE_MS = 300;
@@ -85,7 +85,7 @@ describe('hostile input', () => {
     expect(claimed.installation?.jobId).toBe(running.jobId);
 
     const artifact = Buffer.from('an artifact uploaded but never registered\n'.repeat(50));
-    const newSha = await uploadBytes(clients.content, artifact);
+    const newSha = await uploadBytes(clients.content, artifact, author);
     const newManifest = signDocument(
       {
         name: 'hostile-unregistered',
@@ -115,13 +115,14 @@ describe('hostile input', () => {
           source: { $case: 'inlineValue', inlineValue: Buffer.from('hello') },
         },
       ],
-    });
+    }, callerAuth(author, CONTENT_AUDIENCE));
     Object.assign(seeds, {
       PACKAGE_ID: pkg.packageId,
       BLOB_SHA256: pkg.packageId,
       AUTHOR_DID: author.did,
       NODE_DID: node.did,
       NODE_TOKEN: nodeAuth(node).get('authorization')[0],
+      CONTENT_TOKEN: `Bearer ${createCallerToken({ keyPair: author.keyPair, audience: CONTENT_AUDIENCE, ttlSeconds: 300 })}`,
       DONE_JOB_ID: done.jobId,
       RUNNING_JOB_ID: running.jobId,
       NEW_PACKAGE_ID: newSha,

@@ -104,6 +104,31 @@ describe.each(DB_KINDS)('migrations on %s', (kind) => {
       );
     });
 
+    it('adds package names, owners, the audit log and yanks (005)', async () => {
+      const packages = await columns(t.db.knex, 'packages');
+      expectColumn(packages, 'yanked', 'boolean', false, /false/);
+      expectColumn(packages, 'yank_reason', 'text', true);
+      expect(await indexDefs(t.db.knex, 'packages')).toEqual(
+        expect.arrayContaining([expect.stringMatching(/UNIQUE INDEX idx_packages_name_version ON public\.packages .*\(\(manifest ->> 'name'::text\)\), \(\(manifest ->> 'version'::text\)\)\) WHERE \(NOT yanked\)/)]),
+      );
+      const names = await columns(t.db.knex, 'package_names');
+      expect(Object.keys(names)).toEqual(['name', 'created_by', 'created_at']);
+      expectColumn(names, 'name', 'text', false);
+      const owners = await columns(t.db.knex, 'package_owners');
+      expect(Object.keys(owners)).toEqual(['name', 'owner_did', 'added_by', 'added_at']);
+      expectColumn(owners, 'owner_did', 'varchar(255)', false);
+      expectColumn(owners, 'added_at', 'timestamp with time zone', false, /now\(\)/);
+      expect(await indexDefs(t.db.knex, 'package_owners')).toEqual(expect.arrayContaining([expect.stringMatching(/UNIQUE INDEX package_owners_pkey .*\(name, owner_did\)/)]));
+      expect(await foreignKeys(t.db.knex, 'package_owners')).toContain('FOREIGN KEY (name) REFERENCES package_names(name) ON DELETE CASCADE');
+      const audit = await columns(t.db.knex, 'package_audit_log');
+      expect(Object.keys(audit)).toEqual(['id', 'name', 'action', 'actor_did', 'owner_did', 'package_id', 'reason', 'created_at']);
+      expectColumn(audit, 'id', 'bigint', false, /nextval/);
+      expectColumn(audit, 'reason', 'text', true);
+      expect(await indexDefs(t.db.knex, 'package_audit_log')).toEqual(
+        expect.arrayContaining([expect.stringMatching(/INDEX idx_package_audit_log_name ON public\.package_audit_log USING btree \(name, id DESC\)/)]),
+      );
+    });
+
     it('rolls back to nothing and migrates again', async () => {
       const { migrations, tableName } = SERVICE_MIGRATIONS.registry;
       await runMigrations(t.db.knex, migrations, tableName, 'rollback-all');
@@ -123,12 +148,14 @@ describe.each(DB_KINDS)('migrations on %s', (kind) => {
 
     it('creates labox_manifests as the Labox schema', async () => {
       const cols = await columns(t.db.knex, 'labox_manifests');
-      expect(Object.keys(cols)).toEqual(['id', 'created_at', 'class_id', 'unpacker_name', 'tags']);
+      expect(Object.keys(cols)).toEqual(['id', 'created_at', 'class_id', 'unpacker_name', 'tags', 'creator_did']);
       expectColumn(cols, 'id', 'uuid', false, /gen_random_uuid\(\)/);
       expectColumn(cols, 'created_at', 'timestamp with time zone', false, /now\(\)/);
       expectColumn(cols, 'class_id', 'uuid', false);
       expectColumn(cols, 'unpacker_name', 'text', false);
       expectColumn(cols, 'tags', 'jsonb', false, /'\{\}'::jsonb/);
+      // Migration 003: who created it; NULL for manifests made before creators were recorded.
+      expectColumn(cols, 'creator_did', 'text', true);
       expect(await indexDefs(t.db.knex, 'labox_manifests')).toEqual(
         expect.arrayContaining([expect.stringMatching(/USING gin \(tags jsonb_path_ops\)/)]),
       );

@@ -9,6 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createCallerToken } from '@griot/did';
 import { registry } from '@griot/proto';
 import { connect, newIdentity, nodeAuth, publishTestPackage, runFakeAgent, unary } from './support/fixtures';
 import { REPO_ROOT } from './support/process';
@@ -66,7 +67,9 @@ const available = existsSync(PYTHON) && existsSync(PLUGIN);
 
     const python = spawn(
       PYTHON,
-      [join(__dirname, 'python', 'griot_client.py'), '--stubs', stubs, '--content', contentStore.address, '--registry', registryService.address, '--job', jobId],
+      [join(__dirname, 'python', 'griot_client.py'), '--stubs', stubs, '--content', contentStore.address, '--registry', registryService.address, '--job', jobId,
+        '--content-token', createCallerToken({ keyPair: author.keyPair, audience: 'griot-content', ttlSeconds: 300 }),
+        '--registry-token', createCallerToken({ keyPair: node.keyPair, audience: 'griot-registry', ttlSeconds: 300 })],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { credentials } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
 import { bytesOf, sha256, uploadMessages } from './support/content-store';
+import { callerInterceptor, CONTENT_AUDIENCE, newIdentity } from './support/fixtures';
 
 const ROOT = resolve(__dirname, '..');
 const MAIN = join(ROOT, 'services/content-store/src/main.ts');
@@ -52,7 +53,7 @@ describe('content store process', () => {
   it('finishes an upload in flight after SIGTERM, then exits 0', async () => {
     const { child, exited } = startProcess({ CONTENT_LISTEN: '127.0.0.1:0', GRIOT_DATA_DIR: dataDir });
     const address = await listeningAddress(child);
-    const client = new content.ContentServiceClient(address, credentials.createInsecure());
+    const client = new content.ContentServiceClient(address, credentials.createInsecure(), { interceptors: [callerInterceptor(newIdentity(), CONTENT_AUDIENCE)] });
     const data = bytesOf(2 * 1024 * 1024, 61);
     const messages = uploadMessages(data, { sha256: sha256(data), size: data.length }, { chunk: 256 * 1024 });
     let answer: content.UploadBlobResponse | undefined;

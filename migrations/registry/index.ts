@@ -7,6 +7,8 @@ import * as seedSchema from './001_seed_schema';
 import * as jobsAndLookups from './002_jobs_and_lookups';
 import * as manifestPathIndex from './003_manifest_path_index';
 import * as installationLogLines from './004_installation_log_lines';
+import * as packageOwners from './005_package_owners';
+import * as installationCreator from './006_installation_creator';
 
 /** Every registry migration, oldest first. */
 export const registryMigrations: Migration[] = [
@@ -14,4 +16,6 @@ export const registryMigrations: Migration[] = [
   { name: '002_jobs_and_lookups', ...jobsAndLookups },
   { name: '003_manifest_path_index', ...manifestPathIndex },
   { name: '004_installation_log_lines', ...installationLogLines },
+  { name: '005_package_owners', ...packageOwners },
+  { name: '006_installation_creator', ...installationCreator },
 ];

@@ -125,7 +125,8 @@ function requestBytes(c: HostileCase, send: { request: Record<string, unknown>; 
 export async function sendCase(c: HostileCase, targets: { address: Record<ServiceName, string>; client: Record<ServiceName, RawClient> }, seeds: Seeds): Promise<Outcome> {
   const info = methodInfo(c);
   const metadata = new Metadata();
-  if (c.auth) metadata.set('authorization', String(seeds['NODE_TOKEN']));
+  // The registry's cases act as the seeded node, the content store's as the seeded author.
+  if (c.auth) metadata.set('authorization', String(seeds[c.service === 'content' ? 'CONTENT_TOKEN' : 'NODE_TOKEN']));
   const extra = c.metadata?.count ?? 1;
   for (let i = 0; c.metadata && i < extra; i++) metadata.set(extra === 1 ? c.metadata.key : `${c.metadata.key}-${i}`, 'a'.repeat(c.metadata.bytes));
   const deadline = c.deadlineMs === undefined ? undefined : new Date(Date.now() + c.deadlineMs);

@@ -28,6 +28,10 @@ def main() -> int:
     parser.add_argument("--content", required=True)
     parser.add_argument("--registry", required=True)
     parser.add_argument("--job", required=True)
+    # Caller tokens (EdDSA JWTs, see the README): an uploader's for the content
+    # store, the job's node's for the registry.
+    parser.add_argument("--content-token", required=True)
+    parser.add_argument("--registry-token", required=True)
     parser.add_argument("--size", type=int, default=3 * 1024 * 1024 + 17)
     parser.add_argument("--chunk", type=int, default=256 * 1024)
     args = parser.parse_args()
@@ -64,7 +68,7 @@ def main() -> int:
 
     with grpc.insecure_channel(args.content) as channel:
         store = content_grpc.ContentServiceStub(channel)
-        uploaded = store.UploadBlob(chunks(), timeout=60)
+        uploaded = store.UploadBlob(chunks(), timeout=60, metadata=[("authorization", "Bearer " + args.content_token)])
         result["upload"] = {
             "complete": uploaded.complete,
             "committed_size": uploaded.committed_size,
@@ -106,7 +110,11 @@ def main() -> int:
         ]
         lines = []
         statuses = []
-        for event in registry.WatchInstallation(registry_pb.WatchInstallationRequest(job_id=args.job), timeout=60):
+        for event in registry.WatchInstallation(
+            registry_pb.WatchInstallationRequest(job_id=args.job),
+            timeout=60,
+            metadata=[("authorization", "Bearer " + args.registry_token)],
+        ):
             if event.first_line != len(lines):
                 result["gap_or_duplicate_at"] = event.first_line
             lines.extend(event.lines)

@@ -12,13 +12,18 @@ import { content } from '@griot/proto';
 import { readStatusDetails, silentLogger } from '@griot/server-kit';
 import { readContentStoreConfig, startContentStore, type ContentStoreOverrides, type RunningContentStore } from '../../services/content-store/src';
 import { createPostgresDatabase, type DbKind } from './database';
+import { callerInterceptor, CONTENT_AUDIENCE, newIdentity, type Identity } from './fixtures';
 
 /** A content store started for a test suite. */
 export interface TestContentStore {
   /** The running service. */
   service: RunningContentStore;
-  /** A client connected to it. */
+  /** A client connected to it, sending caller tokens of {@link TestContentStore.writer} (unless a call brings its own). */
   client: content.ContentServiceClient;
+  /** The identity of `client`'s calls. */
+  writer: Identity;
+  /** Another client, sending tokens of `identity`, or none at all when undefined; closed with the store. */
+  clientAs(identity: Identity | undefined): content.ContentServiceClient;
   /** The data folder (file blobs live under `<dataDir>/content-store/blobs`). */
   dataDir: string;
   /** Moves the service's clock forward. */
@@ -43,19 +48,30 @@ export async function startTestContentStore(
     ...env,
   });
   const service = await startContentStore(config, silentLogger(), { manualSweep: true, clock: () => new Date(Date.now() + shift), ...overrides });
-  const client = new content.ContentServiceClient(service.address, credentials.createInsecure(), {
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    'grpc.max_send_message_length': 64 * 1024 * 1024,
-  });
+  const audience = env['CONTENT_TOKEN_AUDIENCE'] ?? CONTENT_AUDIENCE;
+  const clients: content.ContentServiceClient[] = [];
+  const clientAs = (identity: Identity | undefined) => {
+    const made = new content.ContentServiceClient(service.address, credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+      interceptors: identity ? [callerInterceptor(identity, audience)] : [],
+    });
+    clients.push(made);
+    return made;
+  };
+  const writer = newIdentity();
+  const client = clientAs(writer);
   return {
     service,
     client,
+    writer,
+    clientAs,
     dataDir,
     advance(ms) {
       shift += ms;
     },
     async close() {
-      client.close();
+      for (const c of clients) c.close();
       await service.stop(1000);
       await pg?.drop();
       await rm(dataDir, { recursive: true, force: true });

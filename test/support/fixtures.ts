@@ -4,12 +4,15 @@
  * the node's agent (claim, report lines, finish).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { createNodeToken, didFromKeyPair, generateKeyPair, signDocument, type Ed25519KeyPair } from '@griot/did';
+import { credentials, InterceptingCall, Metadata, type Interceptor, type ServiceError } from '@grpc/grpc-js';
+import { createCallerToken, didFromKeyPair, generateKeyPair, signDocument, type Ed25519KeyPair } from '@griot/did';
 import { content, registry } from '@griot/proto';
 
-/** The audience the registry expects in node tokens by default. */
+/** The audience the registry expects in caller tokens by default. */
 export const REGISTRY_AUDIENCE = 'griot-registry';
+
+/** The audience the content store expects in caller tokens by default. */
+export const CONTENT_AUDIENCE = 'griot-content';
 
 /** A key pair with its did:key. */
 export interface Identity {
@@ -23,11 +26,30 @@ export function newIdentity(): Identity {
   return { keyPair, did: didFromKeyPair(keyPair) };
 }
 
-/** Metadata carrying a fresh node token for `identity`. */
-export function nodeAuth(identity: Identity, audience = REGISTRY_AUDIENCE): Metadata {
+/** Metadata carrying a fresh caller token of `identity` for the audience (the registry's by default). */
+export function callerAuth(identity: Identity, audience = REGISTRY_AUDIENCE): Metadata {
   const metadata = new Metadata();
-  metadata.set('authorization', `Bearer ${createNodeToken({ keyPair: identity.keyPair, audience })}`);
+  metadata.set('authorization', `Bearer ${createCallerToken({ keyPair: identity.keyPair, audience })}`);
   return metadata;
+}
+
+/** Metadata carrying a fresh node token for `identity`: a node's caller token. */
+export const nodeAuth = callerAuth;
+
+/**
+ * A client interceptor that sends a fresh caller token of `identity` on
+ * every call that carries no authorization of its own.
+ */
+export function callerInterceptor(identity: Identity, audience: string): Interceptor {
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        if (metadata.get('authorization').length === 0) {
+          metadata.set('authorization', `Bearer ${createCallerToken({ keyPair: identity.keyPair, audience })}`);
+        }
+        next(metadata, listener);
+      },
+    });
 }
 
 /** Calls a unary method of a generated client as a promise. */
@@ -39,11 +61,11 @@ export function unary<Req, Res>(
   return new Promise((resolve, reject) => method(request, metadata, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
-/** Uploads bytes to the content store in chunks; resolves with the sha256. */
-export async function uploadBytes(client: content.ContentServiceClient, bytes: Buffer, chunkSize = 64 * 1024): Promise<string> {
+/** Uploads bytes to the content store in chunks, as `uploader` (its caller token); resolves with the sha256. */
+export async function uploadBytes(client: content.ContentServiceClient, bytes: Buffer, uploader: Identity, chunkSize = 64 * 1024): Promise<string> {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   await new Promise<content.UploadBlobResponse>((resolve, reject) => {
-    const call = client.uploadBlob((err, res) => (err ? reject(err) : resolve(res!)));
+    const call = client.uploadBlob(callerAuth(uploader, CONTENT_AUDIENCE), (err, res) => (err ? reject(err) : resolve(res!)));
     let offset = 0;
     do {
       const data = bytes.subarray(offset, offset + chunkSize);
@@ -71,14 +93,14 @@ export interface TestPackageSpec {
   artifact?: Buffer;
 }
 
-/** Uploads an artifact and registers its signed package; resolves with the package. */
+/** Uploads an artifact as the author and registers its signed package; resolves with the package. */
 export async function publishTestPackage(
   clients: { content: content.ContentServiceClient; registry: registry.RegistryServiceClient },
   author: Identity,
   spec: TestPackageSpec,
 ): Promise<registry.Package> {
   const artifact = spec.artifact ?? Buffer.from(`artifact of ${spec.name}@${spec.version}\n`.repeat(100));
-  const sha256 = await uploadBytes(clients.content, artifact);
+  const sha256 = await uploadBytes(clients.content, artifact, author);
   const manifest = signDocument(
     {
       name: spec.name,

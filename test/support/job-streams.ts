@@ -4,7 +4,7 @@
  * strictly instead of skipping what it already has, and an agent's report
  * stream that the test drives batch by batch.
  */
-import { status as grpcStatus, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
+import { status as grpcStatus, type ClientWritableStream, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { registry } from '@griot/proto';
 import { nodeAuth, type Identity } from './fixtures';
 
@@ -37,9 +37,10 @@ export interface StrictWatcher {
  *
  * @param clientFor - The client to open the next stream on.
  * @param jobId - The job.
+ * @param auth - Makes the metadata of each watch: a caller token of the job's node, its creator or an operator.
  * @param giveUpAfterMs - How long to keep reconnecting without any message.
  */
-export function watchStrictly(clientFor: () => registry.RegistryServiceClient, jobId: string, giveUpAfterMs = 20_000): StrictWatcher {
+export function watchStrictly(clientFor: () => registry.RegistryServiceClient, jobId: string, auth: () => Metadata, giveUpAfterMs = 20_000): StrictWatcher {
   const lines: string[] = [];
   const fromLines: number[] = [];
   let reconnects = 0;
@@ -62,7 +63,7 @@ export function watchStrictly(clientFor: () => registry.RegistryServiceClient, j
       let status = S.INSTALLATION_STATUS_UNSPECIFIED;
       let statusMessage = '';
       fromLines.push(lines.length);
-      const stream = clientFor().watchInstallation({ jobId, fromLine: lines.length });
+      const stream = clientFor().watchInstallation({ jobId, fromLine: lines.length }, auth());
       current = stream;
       try {
         for await (const raw of stream) {

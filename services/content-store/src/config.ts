@@ -2,7 +2,7 @@
  * The content store's configuration, read from environment variables.
  */
 import { join } from 'node:path';
-import { readConfig, vars, type ConfigOf } from '@griot/server-kit';
+import { didListVar, readConfig, vars, type ConfigOf } from '@griot/server-kit';
 
 const MiB = 1024 * 1024;
 
@@ -18,6 +18,16 @@ export const contentStoreConfigSpec = {
   CONTENT_TLS_KEY: vars.file(),
   /** PEM CA bundle: when set, clients must present a certificate it signed (mutual TLS). */
   CONTENT_TLS_CLIENT_CA: vars.file(),
+  /** The `aud` caller tokens must carry (UploadBlob, CreateManifest, DeleteManifest; every read too with CONTENT_REQUIRE_READ_AUTH). */
+  CONTENT_TOKEN_AUDIENCE: vars.string('griot-content'),
+  /** Tolerated clock difference between a caller and the content store when checking tokens. */
+  CONTENT_MAX_TOKEN_SKEW: vars.duration('30s', { min: 0, max: 600_000 }),
+  /** Comma-separated did:keys allowed to upload and create manifests; empty: any caller with a valid token. */
+  CONTENT_WRITERS: didListVar(),
+  /** Comma-separated did:keys that may delete any manifest (the creator may always delete its own). */
+  CONTENT_OPERATORS: didListVar(),
+  /** `true`: every read RPC needs a valid caller token too (of any DID). */
+  CONTENT_REQUIRE_READ_AUTH: vars.boolean(false),
   /** The storage used when a request names none. */
   CONTENT_DEFAULT_STORAGE: vars.oneOf(['griot.file@v1', 'griot.gcs@v1', 'griot.database@v1'] as const, 'griot.file@v1'),
   /**

@@ -5,9 +5,10 @@
  */
 import { contentCodecs } from '@griot/proto';
 import { contentStoreMigrations } from '@griot/migrations';
-import { defineService, GriotServer, openDatabase, runMigrations, serverCredentialsFromConfig, type Logger } from '@griot/server-kit';
+import { callerAuthenticator, defineService, GriotServer, openDatabase, runMigrations, serverCredentialsFromConfig, type Logger } from '@griot/server-kit';
 import { openBlobStores } from './blob-stores';
 import type { ContentStoreConfig } from './config';
+import { ContentAccess } from './domain/content-access';
 import type { ContentDeps } from './domain/content-deps';
 import { Manifests } from './domain/manifests';
 import { Reads } from './domain/reads';
@@ -43,7 +44,7 @@ export interface RunningContentStore extends RunningService {
 
 /** What tests may replace. */
 export interface ContentStoreOverrides {
-  /** The clock used for timestamps, expiries and pins. */
+  /** The clock used for timestamps, expiries and pins (caller tokens are checked against the real time). */
   clock?: () => Date;
   /** More storages (a storage of the same name as a configured one replaces it). */
   stores?: BlobStore[];
@@ -83,6 +84,7 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
     },
   };
   const uploads = new Uploads(deps);
+  const access = new ContentAccess({ writers: config.CONTENT_WRITERS, operators: config.CONTENT_OPERATORS });
   const sweeper = new Sweeper(deps, uploads);
   const server = new GriotServer({
     logger,
@@ -99,7 +101,17 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
       defineService(
         'griot.content.v1.ContentService',
         contentCodecs.contentServiceServerDefinition,
-        contentServiceHandlers({ uploads, manifests: new Manifests(deps), reads: new Reads(deps) }),
+        contentServiceHandlers(
+          { uploads, manifests: new Manifests(deps, access), reads: new Reads(deps), access },
+          {
+            authenticate: callerAuthenticator({
+              audience: config.CONTENT_TOKEN_AUDIENCE,
+              maxSkewSeconds: Math.floor(config.CONTENT_MAX_TOKEN_SKEW / 1000),
+              now: () => new Date(),
+            }),
+            requireReadAuth: config.CONTENT_REQUIRE_READ_AUTH,
+          },
+        ),
       ),
     ],
   });

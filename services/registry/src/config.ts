@@ -1,7 +1,7 @@
 /**
  * The registry's configuration, read from environment variables.
  */
-import { readConfig, vars, type ConfigOf } from '@griot/server-kit';
+import { didListVar, readConfig, vars, type ConfigOf } from '@griot/server-kit';
 
 /** Every variable the registry reads, with its parser and default. */
 export const registryConfigSpec = {
@@ -22,10 +22,21 @@ export const registryConfigSpec = {
   CONTENT_STORE_TLS_CERT: vars.file(),
   /** PEM private key of CONTENT_STORE_TLS_CERT. */
   CONTENT_STORE_TLS_KEY: vars.file(),
-  /** The `aud` node tokens must carry. */
+  /** The `aud` caller tokens must carry. */
   REGISTRY_TOKEN_AUDIENCE: vars.string('griot-registry'),
-  /** Tolerated clock difference between a node and the registry when checking tokens. */
+  /** Tolerated clock difference between a caller and the registry when checking tokens. */
   REGISTRY_MAX_TOKEN_SKEW: vars.duration('30s', { min: 0, max: 600_000 }),
+  /** Comma-separated did:keys of operators: they create and cancel installation jobs for any node and read every job. */
+  REGISTRY_OPERATORS: didListVar(),
+  /**
+   * The registry's own key file (`griot keygen`): its did:key signs the tokens
+   * of its calls to the content store, where it keeps a manifest for each
+   * artifact it registers. Unset: `registry-key.json` under GRIOT_DATA_DIR,
+   * made on first start.
+   */
+  REGISTRY_KEY_FILE: vars.file(),
+  /** The `aud` of the registry's tokens to the content store (its CONTENT_TOKEN_AUDIENCE). */
+  CONTENT_STORE_TOKEN_AUDIENCE: vars.string('griot-content'),
   /** Largest signed manifest accepted, as JSON bytes. */
   REGISTRY_MAX_MANIFEST_BYTES: vars.bytes('64KiB', { min: 256, max: 4 * 1024 * 1024 }),
   /** How long a claimed job stays running without its agent renewing the lease. */
@@ -47,7 +58,11 @@ export const registryConfigSpec = {
    * (each copy rewrites that array; a final status always copies the rest).
    */
   REGISTRY_LOG_CHECKPOINT_INTERVAL: vars.duration('5s', { min: 1, max: 3_600_000 }),
-  /** How many packages GetPackage keeps in memory (packages are immutable). */
+  /**
+   * How many packages GetPackage keeps in memory, each for at most
+   * PACKAGE_CACHE_TTL_MS (2 s): only a yank or unyank changes a package, and
+   * one made through another replica is seen here within that time.
+   */
   REGISTRY_PACKAGE_CACHE_SIZE: vars.integer(10_000, { min: 0, max: 10_000_000 }),
   /** A client stream (ReportInstallation) that sends nothing for this long is ended with DEADLINE_EXCEEDED STREAM_IDLE. */
   REGISTRY_STREAM_IDLE_TIMEOUT: vars.duration('120s', { min: 10, max: 3_600_000 }),

@@ -13,12 +13,18 @@ import {
   serverCredentialsFromConfig,
   type Logger,
 } from '@griot/server-kit';
-import { nodeAuthenticator } from './auth/node-auth';
+import { callerAuthenticator } from './auth/caller-auth';
+import { JobAccess } from './auth/job-access';
+import { loadRegistryKey } from './auth/registry-key';
 import { contentStoreChecker, type ArtifactChecker } from './clients/content-store-client';
 import type { RegistryConfig } from './config';
+import { Installations } from './domain/installations';
+import { logMigrationYanks, PackageOwners } from './domain/owners';
+import { Packages } from './domain/packages';
 import { InstallationEvents } from './events/installation-events';
 import { JobFeeds } from './events/job-feeds';
 import { installationHandlers, registryDefinition } from './grpc/installations';
+import { ownerHandlers } from './grpc/owners';
 import { packageHandlers } from './grpc/packages';
 import { startLeaseSweeper } from './jobs/lease-sweeper';
 import { InstallationsRepository } from './repository/installations-repository';
@@ -47,7 +53,7 @@ export interface RunningService {
 export interface RegistryOverrides {
   /** The clock node tokens are checked against. */
   now?: () => Date;
-  /** The content store check (default: gRPC to CONTENT_STORE_ADDR). */
+  /** The content store check (default: gRPC to CONTENT_STORE_ADDR, with the registry's token). */
   artifactChecker?: ArtifactChecker;
   /** Largest database pool (PostgreSQL). */
   poolMax?: number;
@@ -67,6 +73,8 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
     key: config.REGISTRY_TLS_KEY,
     clientCa: config.REGISTRY_TLS_CLIENT_CA,
   });
+  const registryKey = await loadRegistryKey(config.REGISTRY_KEY_FILE, config.GRIOT_DATA_DIR);
+  logger.info({ did: registryKey.keyPair.did, keyFile: registryKey.path, source: registryKey.source }, 'registry identity');
   const db = await openDatabase({
     url: config.REGISTRY_DATABASE_URL,
     dataDir: config.GRIOT_DATA_DIR,
@@ -76,6 +84,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
   });
   const applied = await runMigrations(db.knex, registryMigrations, REGISTRY_MIGRATIONS_TABLE);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  if (applied.includes('005_package_owners')) await logMigrationYanks(db.knex, logger);
 
   const packages = new PackagesRepository(db.knex);
   const installations = new InstallationsRepository(db.knex);
@@ -87,30 +96,38 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
     contentStoreChecker(
       config.CONTENT_STORE_ADDR,
       config.REGISTRY_CONTENT_DEADLINE,
+      { keyPair: registryKey.keyPair, audience: config.CONTENT_STORE_TOKEN_AUDIENCE },
       clientCredentialsFromConfig('CONTENT_STORE', { ca: config.CONTENT_STORE_TLS_CA, cert: config.CONTENT_STORE_TLS_CERT, key: config.CONTENT_STORE_TLS_KEY }),
     );
-  const authenticate = nodeAuthenticator({
+  const authenticate = callerAuthenticator({
     audience: config.REGISTRY_TOKEN_AUDIENCE,
     maxSkewSeconds: Math.floor(config.REGISTRY_MAX_TOKEN_SKEW / 1000),
     now: overrides.now ?? (() => new Date()),
   });
 
   const service = defineService('griot.registry.v1.RegistryService', registryDefinition(), {
-      ...packageHandlers({ packages, artifacts, maxManifestBytes: config.REGISTRY_MAX_MANIFEST_BYTES, cacheSize: config.REGISTRY_PACKAGE_CACHE_SIZE }),
-      ...installationHandlers({
-        installations,
-        packages,
+      ...packageHandlers({
+        packages: new Packages({ db: db.knex, artifacts, maxManifestBytes: config.REGISTRY_MAX_MANIFEST_BYTES, cacheSize: config.REGISTRY_PACKAGE_CACHE_SIZE }),
         authenticate,
-        events,
+      }),
+      ...ownerHandlers({ owners: new PackageOwners(db.knex), authenticate }),
+      ...installationHandlers({
+        installations: new Installations({
+          installations,
+          packages,
+          access: new JobAccess(config.REGISTRY_OPERATORS),
+          events,
+          maxClaimWaitMs: config.REGISTRY_MAX_CLAIM_WAIT,
+          report: {
+            leaseMs: config.REGISTRY_LEASE_DURATION,
+            flushIntervalMs: config.REGISTRY_LOG_FLUSH_INTERVAL,
+            flushLines: config.REGISTRY_LOG_FLUSH_LINES,
+            checkpointIntervalMs: config.REGISTRY_LOG_CHECKPOINT_INTERVAL,
+            maxLineLength: MAX_LOG_LINE_LENGTH,
+          },
+        }),
+        authenticate,
         feeds,
-        maxClaimWaitMs: config.REGISTRY_MAX_CLAIM_WAIT,
-        report: {
-          leaseMs: config.REGISTRY_LEASE_DURATION,
-          flushIntervalMs: config.REGISTRY_LOG_FLUSH_INTERVAL,
-          flushLines: config.REGISTRY_LOG_FLUSH_LINES,
-          checkpointIntervalMs: config.REGISTRY_LOG_CHECKPOINT_INTERVAL,
-          maxLineLength: MAX_LOG_LINE_LENGTH,
-        },
       }),
   });
   const server = new GriotServer({ logger, domain: REGISTRY_DOMAIN, streamIdleMs: config.REGISTRY_STREAM_IDLE_TIMEOUT, services: [service], credentials: serverCredentials });

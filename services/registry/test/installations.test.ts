@@ -42,7 +42,7 @@ function claim(t: TestRegistry, node: Identity, waitMillis = 0) {
 }
 
 function getJob(t: TestRegistry, jobId: string) {
-  return call(t.client, C.getInstallation, { jobId }).then((r) => r.installation!);
+  return call(t.client, C.getInstallation, { jobId }, nodeMetadata(t.operator)).then((r) => r.installation!);
 }
 
 describe.each(DB_KINDS)('installations on %s', (kind) => {
@@ -106,11 +106,11 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
     stream.write({ jobId: job.jobId, logLines: ['a0', 'a1', 'a2'], status: 0, statusMessage: '' });
     await eventually(async () => ((await getJob(t, job.jobId)).logCount === 3 ? true : undefined));
 
-    const fromZero = watchAll(t.client, { jobId: job.jobId, fromLine: 0 });
-    const fromTwo = watchAll(t.client, { jobId: job.jobId, fromLine: 2 });
+    const fromZero = watchAll(t.client, { jobId: job.jobId, fromLine: 0 }, nodeMetadata(t.operator));
+    const fromTwo = watchAll(t.client, { jobId: job.jobId, fromLine: 2 }, nodeMetadata(t.operator));
     // A watcher that drops after its first message, then reconnects with its count.
     const firstPart = await new Promise<registry.WatchInstallationResponse>((resolve, reject) => {
-      const s = t.client.watchInstallation({ jobId: job.jobId, fromLine: 0 });
+      const s = t.client.watchInstallation({ jobId: job.jobId, fromLine: 0 }, nodeMetadata(node));
       s.once('data', (m: registry.WatchInstallationResponse) => {
         s.cancel();
         resolve(m);
@@ -122,7 +122,7 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
       stream.write({ jobId: '', logLines: live.slice(i, i + 10), status: 0, statusMessage: '' });
       await new Promise((r) => setTimeout(r, 10));
     }
-    const resumed = watchAll(t.client, { jobId: job.jobId, fromLine: firstPart.firstLine + firstPart.lines.length });
+    const resumed = watchAll(t.client, { jobId: job.jobId, fromLine: firstPart.firstLine + firstPart.lines.length }, nodeMetadata(t.operator));
     stream.write({ jobId: '', logLines: ['last'], status: S.INSTALLATION_STATUS_FAILED, statusMessage: 'disk full' });
     stream.end();
 
@@ -146,7 +146,7 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
     expect([...firstPart.lines, ...joined(await resumed, resumedFrom)]).toEqual(all);
 
     // A finished job's watch sends what is left and the final status at once.
-    const after = await watchAll(t.client, { jobId: job.jobId, fromLine: all.length });
+    const after = await watchAll(t.client, { jobId: job.jobId, fromLine: all.length }, nodeMetadata(t.operator));
     expect(after).toEqual([{ firstLine: all.length, lines: [], status: S.INSTALLATION_STATUS_FAILED, statusMessage: 'disk full' }]);
   });
 
@@ -234,7 +234,7 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
     const c = await createJob(t, node, libId);
     await call(t.client, C.cancelInstallation, { jobId: a.jobId, reason: '' }, nodeMetadata(node));
     const list = (req: Partial<registry.ListInstallationsRequest>) =>
-      call(t.client, C.listInstallations, registry.ListInstallationsRequest.fromPartial({ targetNodeId: node.did, ...req }));
+      call(t.client, C.listInstallations, registry.ListInstallationsRequest.fromPartial({ targetNodeId: node.did, ...req }), nodeMetadata(node));
     const ids = (r: registry.ListInstallationsResponse) => r.installations.map((i) => i.jobId);
     expect(ids(await list({}))).toEqual([c.jobId, b.jobId, a.jobId]);
     expect(ids(await list({ status: S.INSTALLATION_STATUS_PENDING }))).toEqual([c.jobId, b.jobId]);
@@ -265,6 +265,8 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
       ['not a bearer token', () => bearer('Basic dXNlcjpwYXNz'), 'MALFORMED_AUTHORIZATION'],
       ['a garbage token', () => bearer('Bearer not.a.jwt'), 'MALFORMED_TOKEN'],
       ['an expired token', () => nodeMetadata(node, { ttlSeconds: 60, now: new Date(Date.now() - 10 * 60_000) }), 'TOKEN_EXPIRED'],
+      ['a token that lives too long', () => nodeMetadata(node, { ttlSeconds: 3600 }), 'TOKEN_LIFETIME_TOO_LONG'],
+      ['a token for the content store', () => nodeMetadata(node, { audience: 'griot-content' }), 'WRONG_AUDIENCE'],
       ['a token for another audience', () => nodeMetadata(node, { audience: 'someone-else' }), 'WRONG_AUDIENCE'],
       [
         'a wrongly signed token',
@@ -281,6 +283,9 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
       ['ClaimInstallation', (m) => call(t.client, C.claimInstallation, { waitMillis: 0 }, m)],
       ['ReportInstallation', (m) => report(t.client, m, [{ jobId, logLines: ['x'] }])],
       ['CancelInstallation', (m) => call(t.client, C.cancelInstallation, { jobId, reason: '' }, m)],
+      ['GetInstallation', (m) => call(t.client, C.getInstallation, { jobId }, m)],
+      ['ListInstallations', (m) => call(t.client, C.listInstallations, registry.ListInstallationsRequest.fromPartial({}), m)],
+      ['WatchInstallation', (m) => watchAll(t.client, { jobId }, m)],
     ];
     it.each(calls)('%s is UNAUTHENTICATED without a valid token', async (_name, make) => {
       for (const [label, metadata, reason] of tokens) {
@@ -304,6 +309,90 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
     });
   });
 
+  describe('operators, creators and readers', () => {
+    const node = newIdentity();
+    const other = newIdentity();
+    const reason = (err: { code: number } & object) => ({ code: err.code, reason: readStatusDetails(err as never).errorInfo?.reason });
+
+    it('an operator creates a job for another node, which the node claims; the job names its creator', async () => {
+      const job = (await call(t.client, C.createInstallation, { packageId: libId, targetNodeId: node.did }, nodeMetadata(t.operator))).installation!;
+      expect({ target: job.targetNodeId, createdBy: job.createdBy }).toEqual({ target: node.did, createdBy: t.operator.did });
+      expect((await claim(t, node)).installation?.jobId).toBe(job.jobId);
+      // Claim and report stay the node's: the operator cannot report on it.
+      const rep = await failure(report(t.client, nodeMetadata(t.operator), [{ jobId: job.jobId, logLines: ['x'] }]));
+      expect(reason(rep)).toEqual({ code: Status.PERMISSION_DENIED, reason: 'NOT_JOB_NODE' });
+      expect((await claim(t, t.operator)).installation).toBeUndefined();
+      const cancelled = await call(t.client, C.cancelInstallation, { jobId: job.jobId, reason: 'maintenance' }, nodeMetadata(t.operator));
+      expect(cancelled.installation).toMatchObject({ status: S.INSTALLATION_STATUS_CANCELLED, statusMessage: 'maintenance' });
+    });
+
+    it('a node creates jobs for itself and names itself creator; it cannot create or cancel for another node', async () => {
+      const own = (await call(t.client, C.createInstallation, { packageId: libId, targetNodeId: other.did }, nodeMetadata(other))).installation!;
+      expect(own.createdBy).toBe(other.did);
+      const create = await failure(call(t.client, C.createInstallation, { packageId: libId, targetNodeId: node.did }, nodeMetadata(other)));
+      expect(reason(create)).toEqual({ code: Status.PERMISSION_DENIED, reason: 'NOT_AN_OPERATOR' });
+      expect(create.details).toContain('REGISTRY_OPERATORS');
+      const byOperator = (await call(t.client, C.createInstallation, { packageId: libId, targetNodeId: node.did }, nodeMetadata(t.operator))).installation!;
+      const cancel = await failure(call(t.client, C.cancelInstallation, { jobId: byOperator.jobId, reason: '' }, nodeMetadata(other)));
+      expect(reason(cancel)).toEqual({ code: Status.PERMISSION_DENIED, reason: 'NOT_AN_OPERATOR' });
+      expect((await getJob(t, byOperator.jobId)).status).toBe(S.INSTALLATION_STATUS_PENDING);
+      await call(t.client, C.cancelInstallation, { jobId: byOperator.jobId, reason: '' }, nodeMetadata(node));
+      await call(t.client, C.cancelInstallation, { jobId: own.jobId, reason: '' }, nodeMetadata(other));
+    });
+
+    it('a job is read by its node, its creator and operators; anyone else is PERMISSION_DENIED', async () => {
+      const creator = newIdentity();
+      const operators = await startTestRegistry(kind, { env: { REGISTRY_OPERATORS: creator.did } });
+      try {
+        const pkg = await publish(operators, author, 'readable', '1.0.0');
+        const job = (await call(operators.client, C.createInstallation, { packageId: pkg, targetNodeId: node.did }, nodeMetadata(creator))).installation!;
+        const stranger = newIdentity();
+        for (const reader of [node, creator, operators.operator]) {
+          expect((await call(operators.client, C.getInstallation, { jobId: job.jobId }, nodeMetadata(reader))).installation?.jobId).toBe(job.jobId);
+        }
+        const get = await failure(call(operators.client, C.getInstallation, { jobId: job.jobId }, nodeMetadata(stranger)));
+        expect(reason(get)).toEqual({ code: Status.PERMISSION_DENIED, reason: 'NOT_JOB_READER' });
+        const watch = await failure(watchAll(operators.client, { jobId: job.jobId }, nodeMetadata(stranger)));
+        expect(reason(watch)).toEqual({ code: Status.PERMISSION_DENIED, reason: 'NOT_JOB_READER' });
+        await call(operators.client, C.cancelInstallation, { jobId: job.jobId, reason: 'done' }, nodeMetadata(node));
+        const watched = await watchAll(operators.client, { jobId: job.jobId }, nodeMetadata(creator));
+        expect(watched[watched.length - 1]?.status).toBe(S.INSTALLATION_STATUS_CANCELLED);
+      } finally {
+        await operators.stop();
+      }
+    });
+
+    it('ListInstallations shows operators every job and others only the jobs they created or that target them', async () => {
+      const n1 = newIdentity();
+      const n2 = newIdentity();
+      const mine = (await call(t.client, C.createInstallation, { packageId: libId, targetNodeId: n1.did }, nodeMetadata(n1))).installation!;
+      const scheduled = (await call(t.client, C.createInstallation, { packageId: libId, targetNodeId: n1.did }, nodeMetadata(t.operator))).installation!;
+      const theirs = (await call(t.client, C.createInstallation, { packageId: libId, targetNodeId: n2.did }, nodeMetadata(n2))).installation!;
+      const ids = async (caller: Identity, req: Partial<registry.ListInstallationsRequest> = {}) => {
+        const out: string[] = [];
+        let pageToken = '';
+        do {
+          const page = await call(t.client, C.listInstallations, registry.ListInstallationsRequest.fromPartial({ pageSize: 2, ...req, pageToken }), nodeMetadata(caller));
+          out.push(...page.installations.map((i) => i.jobId));
+          pageToken = page.nextPageToken;
+        } while (pageToken !== '');
+        return out;
+      };
+      expect(await ids(n1)).toEqual([scheduled.jobId, mine.jobId]);
+      expect(await ids(n2)).toEqual([theirs.jobId]);
+      // Asking for another node's jobs filters to nothing rather than failing.
+      expect(await ids(n1, { targetNodeId: n2.did })).toEqual([]);
+      expect(await ids(newIdentity())).toEqual([]);
+      const all = await ids(t.operator);
+      expect(all).toEqual(expect.arrayContaining([mine.jobId, scheduled.jobId, theirs.jobId]));
+      expect(await ids(t.operator, { targetNodeId: n2.did })).toEqual([theirs.jobId]);
+      // A page token is bound to its caller's scope too.
+      const first = await call(t.client, C.listInstallations, registry.ListInstallationsRequest.fromPartial({ pageSize: 1 }), nodeMetadata(t.operator));
+      const stolen = await failure(call(t.client, C.listInstallations, registry.ListInstallationsRequest.fromPartial({ pageSize: 1, pageToken: first.nextPageToken }), nodeMetadata(n1)));
+      expect(reason(stolen)).toEqual({ code: Status.INVALID_ARGUMENT, reason: 'PAGE_TOKEN_QUERY_MISMATCH' });
+    });
+  });
+
   describe('bad input', () => {
     const node = newIdentity();
     const badJobIds: [string, number, string][] = [
@@ -312,10 +401,10 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
       ['00000000-0000-4000-8000-000000000000', Status.NOT_FOUND, 'INSTALLATION_NOT_FOUND'],
     ];
     const jobCalls: [string, (jobId: string) => Promise<unknown>][] = [
-      ['GetInstallation', (jobId) => call(t.client, C.getInstallation, { jobId })],
+      ['GetInstallation', (jobId) => call(t.client, C.getInstallation, { jobId }, nodeMetadata(node))],
       ['CancelInstallation', (jobId) => call(t.client, C.cancelInstallation, { jobId, reason: '' }, nodeMetadata(node))],
       ['ReportInstallation', (jobId) => report(t.client, nodeMetadata(node), [{ jobId }])],
-      ['WatchInstallation', (jobId) => watchAll(t.client, { jobId })],
+      ['WatchInstallation', (jobId) => watchAll(t.client, { jobId }, nodeMetadata(t.operator))],
     ];
     it.each(jobCalls)('%s rejects malformed and unknown job ids', async (_name, make) => {
       for (const [jobId, code, reason] of badJobIds) {
@@ -335,18 +424,18 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
         const err = await failure(call(t.client, C.createInstallation, registry.CreateInstallationRequest.fromPartial(req), nodeMetadata(node)));
         expect({ req, code: err.code, reason: readStatusDetails(err).errorInfo?.reason }).toEqual({ req, code, reason });
       }
-      expect((await call(t.client, C.listInstallations, registry.ListInstallationsRequest.fromPartial({ targetNodeId: node.did }))).installations).toEqual([]);
+      expect((await call(t.client, C.listInstallations, registry.ListInstallationsRequest.fromPartial({ targetNodeId: node.did }), nodeMetadata(t.operator))).installations).toEqual([]);
     });
 
     it('rejects negative page sizes, negative waits, negative and too large from_line, and statuses an agent cannot report', async () => {
       const job = await createJob(t, node, libId);
-      const neg = await failure(call(t.client, C.listInstallations, registry.ListInstallationsRequest.fromPartial({ pageSize: -5 })));
+      const neg = await failure(call(t.client, C.listInstallations, registry.ListInstallationsRequest.fromPartial({ pageSize: -5 }), nodeMetadata(node)));
       expect(readStatusDetails(neg).errorInfo?.reason).toBe('INVALID_PAGE_SIZE');
       const wait = await failure(call(t.client, C.claimInstallation, { waitMillis: -1 }, nodeMetadata(node)));
       expect(readStatusDetails(wait).errorInfo?.reason).toBe('INVALID_WAIT');
-      const from = await failure(watchAll(t.client, { jobId: job.jobId, fromLine: -1 }));
+      const from = await failure(watchAll(t.client, { jobId: job.jobId, fromLine: -1 }, nodeMetadata(t.operator)));
       expect({ code: from.code, reason: readStatusDetails(from).errorInfo?.reason }).toEqual({ code: Status.INVALID_ARGUMENT, reason: 'INVALID_FROM_LINE' });
-      const past = await failure(watchAll(t.client, { jobId: job.jobId, fromLine: 5 }));
+      const past = await failure(watchAll(t.client, { jobId: job.jobId, fromLine: 5 }, nodeMetadata(t.operator)));
       expect({ code: past.code, reason: readStatusDetails(past).errorInfo?.reason }).toEqual({ code: Status.OUT_OF_RANGE, reason: 'FROM_LINE_OUT_OF_RANGE' });
       await claim(t, node);
       for (const status of [S.INSTALLATION_STATUS_PENDING, S.INSTALLATION_STATUS_CANCELLED]) {
@@ -376,7 +465,7 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
       const pkg = await publish(a, author, 'replicated', '1.0.0');
       const job = await createJob(a, node, pkg);
       await claim(a, node);
-      const watchers = Array.from({ length: 3 }, () => watchAll(b.client, { jobId: job.jobId, fromLine: 0 }));
+      const watchers = Array.from({ length: 3 }, () => watchAll(b.client, { jobId: job.jobId, fromLine: 0 }, nodeMetadata(b.operator)));
       await new Promise((r) => setTimeout(r, 200));
       const lines = Array.from({ length: 2000 }, (_, i) => `replica line ${i}`);
       const messages: Partial<registry.ReportInstallationRequest>[] = [{ jobId: job.jobId }];

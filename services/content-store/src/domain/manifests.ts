@@ -1,10 +1,15 @@
 /**
  * Manifests: saved atomically with their contents, read, listed by tags,
  * class and time, and deleted together with the bytes nothing references
- * any more.
+ * any more. Each records the DID that created it; only that DID or a content
+ * operator deletes it (see `content-access.ts`). A client may choose the
+ * manifest's id: creating the same id again as the same caller answers the
+ * existing manifest (idempotent, whatever the request's contents), as
+ * another caller ALREADY_EXISTS.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import {
+  alreadyExists,
   Code,
   decodePageToken,
   encodePageToken,
@@ -25,6 +30,7 @@ import {
 } from '../repository/manifest-repository';
 import type { BlobStore } from '../storage/blob-store';
 import { commitStaged, pinExisting } from './blob-commit';
+import type { ContentAccess } from './content-access';
 import type { ContentDeps } from './content-deps';
 import { fromStorageError, withStorageErrors } from './storage-errors';
 import { optionalUuid, requireJsonObject, requireSha256, requireText, requireUuid } from './validation';
@@ -60,6 +66,8 @@ export interface ContentInput {
 
 /** A manifest to create. */
 export interface ManifestInput {
+  /** The client's UUID for it, or empty for one chosen by the store. */
+  manifestId: string;
   /** Class UUID. */
   classId: string;
   /** Unpacker name. */
@@ -95,18 +103,41 @@ interface CheckedContent {
   inline?: Uint8Array;
 }
 
+/** A created manifest, and whether it existed before (the same caller's manifest_id again). */
+export interface CreatedManifest {
+  /** The manifest. */
+  manifest: ManifestRecord;
+  /** True when the caller had created this manifest_id before: nothing was written. */
+  alreadyExisted: boolean;
+}
+
+/** How many times a creation is tried when its id is taken and freed concurrently. */
+const CREATE_ATTEMPTS = 3;
+
 /** Manifest operations. */
 export class Manifests {
-  /** @param deps - Database, storages, clock, limits. */
-  constructor(private readonly deps: ContentDeps) {}
+  /**
+   * @param deps - Database, storages, clock, limits.
+   * @param access - Who may create and delete.
+   */
+  constructor(
+    private readonly deps: ContentDeps,
+    private readonly access: ContentAccess,
+  ) {}
 
   /**
-   * Saves a manifest and its contents in one transaction: every referenced
-   * blob is locked against deletion while the records are written, so either
-   * all exist afterwards or none. When `signal` is aborted by then (the
-   * caller's deadline passed, or it cancelled), the transaction rolls back.
+   * Saves a manifest created by `caller` and its contents in one
+   * transaction: every referenced blob is locked against deletion while the
+   * records are written, so either all exist afterwards or none. When
+   * `signal` is aborted by then (the caller's deadline passed, or it
+   * cancelled), the transaction rolls back.
+   * @throws PERMISSION_DENIED NOT_A_CONTENT_WRITER, INVALID_ARGUMENT,
+   *   FAILED_PRECONDITION BLOB_NOT_FOUND, ALREADY_EXISTS MANIFEST_ALREADY_EXISTS
+   *   (another caller's manifest_id).
    */
-  async create(input: ManifestInput, signal?: AbortSignal): Promise<ManifestRecord> {
+  async create(caller: string, input: ManifestInput, signal?: AbortSignal): Promise<CreatedManifest> {
+    this.access.requireWriter(caller);
+    const manifestId = optionalUuid('manifest_id', input.manifestId);
     const classId = requireUuid('class_id', input.classId);
     const unpackerName = requireText('unpacker_name', input.unpackerName);
     const tags = requireJsonObject('tags', input.tags);
@@ -127,8 +158,39 @@ export class Manifests {
     for (const content of checked) if (content.inline) await this.storeInline(content.store, content.sha256, content.inline);
 
     const keys = uniqueKeys(checked.map((c) => ({ storageName: c.store.name, sha256: c.sha256 })));
+    for (let attempt = 1; ; attempt++) {
+      const created = await this.insert(caller, { manifestId, classId, unpackerName, tags }, checked, keys, signal);
+      if (created) return { manifest: created, alreadyExisted: false };
+      // The id is taken (the insert waited for its creator to commit): answer it, or refuse another caller's.
+      const existing = await manifestRepository.find(this.deps.db, manifestId!);
+      if (existing) {
+        if (existing.creatorDid !== caller) {
+          throw alreadyExists(
+            MANIFEST_RESOURCE,
+            manifestId!,
+            `manifest_id: manifest ${manifestId} already exists and another caller created it; choose another id (or leave it empty)`,
+            'MANIFEST_ALREADY_EXISTS',
+          );
+        }
+        return { manifest: existing, alreadyExisted: true };
+      }
+      // Deleted between the insert and the read: try again, a few times.
+      if (attempt >= CREATE_ATTEMPTS) {
+        throw new GriotError(Code.ABORTED, 'CONCURRENT_CHANGE', `manifest ${manifestId} was created and deleted concurrently ${attempt} times; retry`);
+      }
+    }
+  }
+
+  private async insert(
+    caller: string,
+    head: { manifestId?: string; classId: string; unpackerName: string; tags: Record<string, unknown> },
+    checked: CheckedContent[],
+    keys: BlobKey[],
+    signal?: AbortSignal,
+  ): Promise<ManifestRecord | undefined> {
     const now = this.deps.clock();
     return this.deps.db.transaction(async (trx) => {
+      if (head.manifestId) await manifestRepository.lockNewId(trx, head.manifestId);
       const held = new Map((await blobRepository.lockLive(trx, keys)).map((b) => [keyOf(b), b]));
       const contents: NewContent[] = checked.map((c, i) => {
         const blob = held.get(keyOf({ storageName: c.store.name, sha256: c.sha256 }));
@@ -140,7 +202,9 @@ export class Manifests {
         }
         return toNewContent(c, blob);
       });
-      const manifest = await manifestRepository.insert(trx, { classId, unpackerName, tags, createdAt: now, contents });
+      const manifest = await manifestRepository.insert(trx, { id: head.manifestId, creatorDid: caller, classId: head.classId, unpackerName: head.unpackerName, tags: head.tags, createdAt: now, contents });
+      // Taken: nothing was written (the blob locks end with the transaction).
+      if (!manifest) return undefined;
       await blobRepository.clearPins(trx, keys);
       // A caller that was already told DEADLINE_EXCEEDED or CANCELLED must not find the manifest saved.
       signal?.throwIfAborted();
@@ -175,14 +239,17 @@ export class Manifests {
    * Deletes a manifest and its contents in one transaction, marking for
    * deletion the blobs it referenced that nothing references any more (and
    * whose pin has passed); then deletes their bytes. Returns the manifest as
-   * it was and the digests deleted.
+   * it was and the digests deleted. Only its creator or a content operator
+   * may delete it; an unknown id is NOT_FOUND to any authenticated caller.
+   * @throws INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED NOT_MANIFEST_CREATOR.
    */
-  async delete(idValue: string): Promise<{ manifest: ManifestRecord; deletedSha256: string[] }> {
+  async delete(caller: string, idValue: string): Promise<{ manifest: ManifestRecord; deletedSha256: string[] }> {
     const id = requireUuid('id', idValue);
     const now = this.deps.clock();
     const { manifest, marked } = await this.deps.db.transaction(async (trx) => {
       const found = await manifestRepository.find(trx, id, { lock: true });
       if (!found) throw notFound(MANIFEST_RESOURCE, id);
+      this.access.requireDeleter(caller, id, found.creatorDid);
       await manifestRepository.remove(trx, id);
       const keys = uniqueKeys(found.contents.map((c) => ({ storageName: c.storageName, sha256: c.contentHash })));
       return { manifest: found, marked: await blobRepository.markUnreferenced(trx, keys, now) };

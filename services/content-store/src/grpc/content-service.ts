@@ -1,9 +1,14 @@
 /**
- * The griot.content.v1.ContentService handlers: request shapes in, domain
- * calls, messages out. No SQL and no storage calls here.
+ * The griot.content.v1.ContentService handlers: the caller authenticated,
+ * request shapes in, domain calls, messages out. No SQL and no storage calls
+ * here. UploadBlob, CreateManifest and DeleteManifest need a caller token
+ * (`aud` CONTENT_TOKEN_AUDIENCE); reads need one only with
+ * CONTENT_REQUIRE_READ_AUTH=true.
  */
+import type { Metadata } from '@grpc/grpc-js';
 import { content, contentCodecs } from '@griot/proto';
-import type { ServiceHandlers } from '@griot/server-kit';
+import type { CallerAuthenticator, ServiceHandlers } from '@griot/server-kit';
+import type { ContentAccess } from '../domain/content-access';
 import type { Manifests } from '../domain/manifests';
 import type { Reads } from '../domain/reads';
 import type { Uploads } from '../domain/uploads';
@@ -20,13 +25,29 @@ export interface ContentDomain {
   manifests: Manifests;
   /** Reads. */
   reads: Reads;
+  /** Who may write and delete. */
+  access: ContentAccess;
+}
+
+/** How callers are authenticated. */
+export interface ContentAuth {
+  /** Verifies caller tokens; answers the caller's DID. */
+  authenticate: CallerAuthenticator;
+  /** CONTENT_REQUIRE_READ_AUTH: reads need a valid token too. */
+  requireReadAuth: boolean;
 }
 
 /** The handlers of every ContentService method. */
-export function contentServiceHandlers(domain: ContentDomain): ServiceHandlers<typeof content.ContentServiceService> {
-  const { uploads, manifests, reads } = domain;
+export function contentServiceHandlers(domain: ContentDomain, auth: ContentAuth): ServiceHandlers<typeof content.ContentServiceService> {
+  const { uploads, manifests, reads, access } = domain;
+  const { authenticate } = auth;
+  const reader = (metadata: Metadata): void => {
+    if (auth.requireReadAuth) authenticate(metadata);
+  };
   return {
     async uploadBlob(requests, ctx) {
+      // Before a byte of the stream is read.
+      access.requireWriter(authenticate(ctx.metadata));
       const outcome = await uploads.upload(requests, ctx.signal);
       return {
         uploadId: outcome.uploadId,
@@ -37,7 +58,8 @@ export function contentServiceHandlers(domain: ContentDomain): ServiceHandlers<t
       };
     },
 
-    async getUploadStatus(request) {
+    async getUploadStatus(request, ctx) {
+      reader(ctx.metadata);
       const { upload, blob } = await uploads.status(request.uploadId);
       return {
         uploadId: upload.uploadId,
@@ -48,16 +70,20 @@ export function contentServiceHandlers(domain: ContentDomain): ServiceHandlers<t
       };
     },
 
-    async findMissingBlobs(request) {
+    async findMissingBlobs(request, ctx) {
+      reader(ctx.metadata);
       return { missingSha256: await uploads.findMissing(request.storageName, request.sha256) };
     },
 
-    async getBlob(request) {
+    async getBlob(request, ctx) {
+      reader(ctx.metadata);
       return { blob: toBlobMessage(await uploads.getBlob(request.sha256, request.storageName)) };
     },
 
     async createManifest(request, ctx) {
-      const manifest = await manifests.create({
+      const caller = authenticate(ctx.metadata);
+      const { manifest, alreadyExisted } = await manifests.create(caller, {
+        manifestId: request.manifestId,
         classId: request.classId,
         unpackerName: request.unpackerName,
         tags: request.tags,
@@ -72,14 +98,16 @@ export function contentServiceHandlers(domain: ContentDomain): ServiceHandlers<t
           source: c.source,
         })),
       }, ctx.signal);
-      return { manifest: toManifestMessage(manifest), alreadyExisted: false };
+      return { manifest: toManifestMessage(manifest), alreadyExisted };
     },
 
-    async getManifest(request) {
+    async getManifest(request, ctx) {
+      reader(ctx.metadata);
       return { manifest: toManifestMessage(await manifests.get(request.id)) };
     },
 
-    async listManifests(request) {
+    async listManifests(request, ctx) {
+      reader(ctx.metadata);
       const page = await manifests.list({
         tags: request.tags,
         classId: request.classId,
@@ -91,12 +119,13 @@ export function contentServiceHandlers(domain: ContentDomain): ServiceHandlers<t
       return { manifests: page.manifests.map(toManifestMessage), nextPageToken: page.nextPageToken };
     },
 
-    async deleteManifest(request) {
-      const { manifest, deletedSha256 } = await manifests.delete(request.id);
+    async deleteManifest(request, ctx) {
+      const { manifest, deletedSha256 } = await manifests.delete(authenticate(ctx.metadata), request.id);
       return { manifest: toManifestMessage(manifest), deletedSha256 };
     },
 
     async readContent(request, ctx, send) {
+      reader(ctx.metadata);
       // Chunks are read with room for the response header, so the codec sends them without a copy.
       await reads.read({ target: request.target, offset: request.offset, limit: request.limit }, ctx.signal, (chunk) => send(chunk), READ_BUFFERS);
     },

@@ -32,5 +32,5 @@ export function toContentMessage(c: ContentRecord): content.Content {
 
 /** A manifest record as a Manifest message. */
 export function toManifestMessage(m: ManifestRecord): content.Manifest {
-  return { id: m.id, createdAt: m.createdAt, classId: m.classId, unpackerName: m.unpackerName, tags: m.tags, contents: m.contents.map(toContentMessage), creatorDid: '' };
+  return { id: m.id, createdAt: m.createdAt, classId: m.classId, unpackerName: m.unpackerName, tags: m.tags, contents: m.contents.map(toContentMessage), creatorDid: m.creatorDid ?? '' };
 }

@@ -51,6 +51,8 @@ export interface ManifestRecord {
   unpackerName: string;
   /** Tags, a JSON object. */
   tags: Record<string, unknown>;
+  /** The did:key that created it; null for manifests made before creators were recorded (migration 003). */
+  creatorDid: string | null;
   /** The contents. */
   contents: ContentRecord[];
 }
@@ -84,6 +86,7 @@ interface ManifestRow {
   class_id: string;
   unpacker_name: string;
   tags: Record<string, unknown> | string;
+  creator_did: string | null;
   cursor_time: string;
 }
 
@@ -104,7 +107,7 @@ interface ContentRow {
   storage_config: Record<string, unknown> | string;
 }
 
-const MANIFEST_COLUMNS = `id, created_at, class_id, unpacker_name, tags,
+const MANIFEST_COLUMNS = `id, created_at, class_id, unpacker_name, tags, creator_did,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_time`;
 const CONTENT_COLUMNS = `id, created_at, manifest_id, content_key, content_type, content_encoding, content_size, content_hash,
   content_hash_algorithm, serializer_name, serializer_config, serializer_type, storage_name, storage_config`;
@@ -140,6 +143,7 @@ function toManifest(row: ManifestRow, contents: ContentRecord[]): ManifestRecord
     classId: row.class_id,
     unpackerName: row.unpacker_name,
     tags: json(row.tags),
+    creatorDid: row.creator_did,
     contents,
   };
 }
@@ -157,17 +161,25 @@ async function contentsOf(db: Knex, manifestIds: string[]): Promise<Map<string, 
 
 /** The SQL of manifests and contents. */
 export const manifestRepository = {
-  /** Inserts a manifest and its contents (call inside a transaction). */
+  /**
+   * Inserts a manifest and its contents (call inside a transaction). With an
+   * `id` that is taken, inserts nothing and answers undefined: `ON CONFLICT DO
+   * NOTHING` waits for a concurrent insert of the same id to commit or roll
+   * back, so two racing creations of one id cannot both succeed.
+   */
   async insert(
     trx: Knex.Transaction,
-    manifest: { classId: string; unpackerName: string; tags: Record<string, unknown>; createdAt: Date; contents: NewContent[] },
-  ): Promise<ManifestRecord> {
+    manifest: { id?: string; creatorDid: string; classId: string; unpackerName: string; tags: Record<string, unknown>; createdAt: Date; contents: NewContent[] },
+  ): Promise<ManifestRecord | undefined> {
     return withSqlErrors(RESOURCE, async () => {
       const { rows } = await trx.raw<{ rows: ManifestRow[] }>(
-        `INSERT INTO labox_manifests (created_at, class_id, unpacker_name, tags) VALUES (?, ?, ?, ?::jsonb) RETURNING ${MANIFEST_COLUMNS}`,
-        [manifest.createdAt, manifest.classId, manifest.unpackerName, JSON.stringify(manifest.tags)],
+        `INSERT INTO labox_manifests (id, created_at, class_id, unpacker_name, tags, creator_did)
+         VALUES (COALESCE(?::uuid, gen_random_uuid()), ?, ?, ?, ?::jsonb, ?)
+         ON CONFLICT (id) DO NOTHING RETURNING ${MANIFEST_COLUMNS}`,
+        [manifest.id ?? null, manifest.createdAt, manifest.classId, manifest.unpackerName, JSON.stringify(manifest.tags), manifest.creatorDid],
       );
-      const row = rows[0]!;
+      const row = rows[0];
+      if (!row) return undefined;
       const contents: ContentRecord[] = [];
       for (const c of manifest.contents) {
         const inserted = await trx.raw<{ rows: ContentRow[] }>(
@@ -195,6 +207,16 @@ export const manifestRepository = {
       contents.sort((a, b) => (a.contentKey < b.contentKey ? -1 : a.contentKey > b.contentKey ? 1 : 0));
       return toManifest(row, contents);
     });
+  },
+
+  /**
+   * Serializes the creations of one client-chosen manifest id until the end
+   * of the transaction, before any blob is locked: two creations of one id
+   * that both locked their blobs first would wait on each other's insert
+   * (a deadlock).
+   */
+  async lockNewId(trx: Knex.Transaction, id: string): Promise<void> {
+    await trx.raw("SELECT pg_advisory_xact_lock(hashtextextended('labox_manifests:' || ?, 0))", [id]);
   },
 
   /** A manifest with its contents; `lock` locks the manifest row for update (inside a transaction). */

@@ -1,8 +1,10 @@
 /**
  * Dependency resolution: each dependency goes to the highest registered
- * version satisfying its range, and the packages come out in install order
- * (dependencies first, the package last). Missing dependencies and cycles
- * are FAILED_PRECONDITION errors that name the packages.
+ * version satisfying its range that is not yanked, and the packages come out
+ * in install order (dependencies first, the package last). The root is taken
+ * as given, yanked or not (an install by exact package id). Missing
+ * dependencies and cycles are FAILED_PRECONDITION errors that name the
+ * packages.
  */
 import { failedPrecondition } from '@griot/server-kit';
 import semver from 'semver';
@@ -17,6 +19,8 @@ export interface ResolvablePackage {
   version: string;
   /** Dependency name → range. */
   dependencies: Record<string, string>;
+  /** Whether it is yanked: ranges do not resolve to it. */
+  yanked?: boolean;
 }
 
 /** Answers every registered version of a package name. */
@@ -50,18 +54,22 @@ export async function resolveInstallOrder(root: ResolvablePackage, lookup: Versi
     }
     path.push(pkg);
     for (const [name, range] of Object.entries(pkg.dependencies).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const candidates = await versionsOf(name);
+      const registered = await versionsOf(name);
+      const candidates = registered.filter((c) => !c.yanked);
       const best = semver.maxSatisfying(candidates.map((c) => c.version), range);
       if (best === null) {
-        const known = candidates.map((c) => c.version).sort(semver.compare);
+        const known = [...new Set(registered.map((c) => c.version))].sort(semver.compare);
+        const yanked = new Set(known.filter((v) => !candidates.some((c) => c.version === v)));
         throw failedPrecondition(
           'DEPENDENCY_NOT_FOUND',
           `${name}@${range} required by ${label(pkg)} is not registered` +
-            (known.length > 0 ? ` (registered versions of ${name}: ${known.join(', ')})` : ` (no version of ${name} is registered)`),
+            (known.length > 0
+              ? ` (registered versions of ${name}: ${known.map((v) => (yanked.has(v) ? `${v} (yanked)` : v)).join(', ')})`
+              : ` (no version of ${name} is registered)`),
           { dependency: name, range, requiredBy: label(pkg) },
         );
       }
-      // Two registrations of one name and version are different artifacts; take the first (newest) deterministically.
+      // Only one unyanked registration of a name@version can exist (a unique index); take the first deterministically anyway.
       await visit(candidates.find((c) => c.version === best)!);
     }
     path.pop();

@@ -1,7 +1,8 @@
 /**
- * Shapes of the identifiers the registry accepts: package ids (SHA-256 hex)
- * and job ids (UUIDs). Each check throws INVALID_ARGUMENT naming the field.
+ * Shapes of the identifiers the registry accepts: package ids (SHA-256 hex),
+ * job ids (UUIDs) and did:keys. Each check throws INVALID_ARGUMENT naming the field.
  */
+import { DidError, parseDid } from '@griot/did';
 import { invalidField } from '@griot/server-kit';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -32,6 +33,23 @@ export function requireJobId(value: string, field = 'job_id'): string {
   if (value === '') throw invalidField(field, 'INVALID_JOB_ID', 'is required: the job id (a UUID)');
   if (!UUID.test(value)) throw invalidField(field, 'INVALID_JOB_ID', `"${shorten(value)}" is not a UUID`);
   return value.toLowerCase();
+}
+
+/**
+ * Checks an Ed25519 did:key given as a request field.
+ * @param reason - The ErrorInfo reason (INVALID_NODE_ID for a node's, INVALID_DID otherwise).
+ * @param what - What the field holds, for the message of an empty one.
+ * @throws INVALID_ARGUMENT `reason` naming `field`.
+ */
+export function requireDid(value: string, field: string, reason = 'INVALID_DID', what = 'a did:key'): string {
+  if (value === '') throw invalidField(field, reason, `is required: ${what}`);
+  try {
+    parseDid(value);
+  } catch (err) {
+    if (!(err instanceof DidError)) throw err;
+    throw invalidField(field, reason, `"${shorten(value)}" is not an Ed25519 did:key: ${err.message}`);
+  }
+  return value;
 }
 
 /**

@@ -5,6 +5,7 @@ import { registry } from '@griot/proto';
 import { invalidField } from '@griot/server-kit';
 import type { JobStatus } from '../domain/installation-state';
 import type { InstallationRow } from '../repository/installations-repository';
+import type { PackageAuditAction, PackageAuditRow, PackageOwnerRow } from '../repository/package-owners-repository';
 import type { PackageRow } from '../repository/packages-repository';
 
 const { InstallationStatus } = registry;
@@ -42,8 +43,32 @@ export function packageToProto(row: PackageRow): registry.Package {
     authorDid: row.authorDid,
     signature: row.signature,
     createdAt: row.createdAt,
-    yanked: false,
-    yankReason: '',
+    yanked: row.yanked,
+    yankReason: row.yankReason ?? '',
+  };
+}
+
+const AUDIT_ACTIONS: Record<PackageAuditAction, registry.PackageAuditAction> = {
+  OWNER_ADDED: registry.PackageAuditAction.PACKAGE_AUDIT_ACTION_OWNER_ADDED,
+  OWNER_REMOVED: registry.PackageAuditAction.PACKAGE_AUDIT_ACTION_OWNER_REMOVED,
+  VERSION_YANKED: registry.PackageAuditAction.PACKAGE_AUDIT_ACTION_VERSION_YANKED,
+  VERSION_UNYANKED: registry.PackageAuditAction.PACKAGE_AUDIT_ACTION_VERSION_UNYANKED,
+};
+
+/** A package owner row as a message. */
+export function ownerToProto(row: PackageOwnerRow): registry.PackageOwner {
+  return { did: row.ownerDid, addedBy: row.addedBy, addTime: row.addedAt };
+}
+
+/** An audit log row as a message. */
+export function auditEntryToProto(row: PackageAuditRow): registry.PackageAuditEntry {
+  return {
+    action: AUDIT_ACTIONS[row.action],
+    actorDid: row.actorDid,
+    ownerDid: row.ownerDid ?? '',
+    packageId: row.packageId ?? '',
+    reason: row.reason ?? '',
+    createTime: row.createdAt,
   };
 }
 
@@ -62,6 +87,6 @@ export function installationToProto(row: InstallationRow): registry.Installation
     leaseExpireTime: row.leaseExpiresAt ?? undefined,
     createdAt: row.createdAt,
     completedAt: row.completedAt ?? undefined,
-    createdBy: '',
+    createdBy: row.createdBy,
   };
 }

@@ -22,6 +22,7 @@ function fakeInstallationsRepository(): { repository: InstallationsRepository; a
     jobId: 'job',
     packageId: 'p',
     targetNodeId: 'did:key:n',
+    createdBy: 'did:key:n',
     status: 'running',
     statusMessage: null,
     logCount: count,

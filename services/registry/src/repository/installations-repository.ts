@@ -39,6 +39,8 @@ export interface InstallationRow {
   packageId: string;
   /** The node's DID. */
   targetNodeId: string;
+  /** The DID of the caller that created the job (the node itself, or an operator). */
+  createdBy: string;
   /** Where the job is. */
   status: JobStatus;
   /** A sentence about the status. */
@@ -69,6 +71,8 @@ export interface InstallationFilters {
   targetNodeId?: string;
   /** Only this package. */
   packageId?: string;
+  /** Only jobs this DID created or that target it (a caller who is not an operator). */
+  visibleTo?: string;
 }
 
 /** Where a page starts: after this (created_at, job_id), newest first. */
@@ -95,6 +99,7 @@ interface RawRow {
   job_id: string;
   package_id: string;
   target_node_id: string;
+  created_by: string;
   status: JobStatus;
   status_message: string | null;
   logs?: string[] | null;
@@ -110,7 +115,7 @@ interface RawRow {
 /** The selected columns (all but logs), optionally qualified by a table alias. */
 function columns(alias?: string): string {
   const a = alias ? `${alias}.` : '';
-  return `${a}job_id, ${a}package_id, ${a}target_node_id, ${a}status, ${a}status_message, ${a}log_count, ${a}install_order,
+  return `${a}job_id, ${a}package_id, ${a}target_node_id, ${a}created_by, ${a}status, ${a}status_message, ${a}log_count, ${a}install_order,
     ${a}attempts, ${a}lease_expires_at, ${a}created_at, ${a}completed_at,
     (EXTRACT(EPOCH FROM ${a}created_at) * 1000000)::bigint::text AS created_at_us`;
 }
@@ -139,15 +144,15 @@ export class InstallationsRepository {
   constructor(private readonly knex: Knex) {}
 
   /** Creates a pending job and wakes the node's waiting agent. */
-  async create(input: { packageId: string; targetNodeId: string; installOrder: string[] }): Promise<InstallationRow> {
+  async create(input: { packageId: string; targetNodeId: string; createdBy: string; installOrder: string[] }): Promise<InstallationRow> {
     try {
       const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
         `WITH created AS (
-           INSERT INTO installations (package_id, target_node_id, status, logs, install_order)
-           VALUES (?, ?, 'pending', '{}', ?::text[])
+           INSERT INTO installations (package_id, target_node_id, created_by, status, logs, install_order)
+           VALUES (?, ?, ?, 'pending', '{}', ?::text[])
            RETURNING ${COLUMNS})
          SELECT created.*, pg_notify(?, created.target_node_id) AS _queued FROM created`,
-        [input.packageId, input.targetNodeId, input.installOrder, JOB_QUEUE_CHANNEL],
+        [input.packageId, input.targetNodeId, input.createdBy, input.installOrder, JOB_QUEUE_CHANNEL],
       );
       return toRow(rows[0]!);
     } catch (err) {
@@ -179,6 +184,10 @@ export class InstallationsRepository {
     if (filters.packageId) {
       where.push('package_id = ?');
       bindings.push(filters.packageId);
+    }
+    if (filters.visibleTo) {
+      where.push('(target_node_id = ? OR created_by = ?)');
+      bindings.push(filters.visibleTo, filters.visibleTo);
     }
     if (after) {
       where.push("(created_at, job_id) < (TIMESTAMPTZ 'epoch' + ?::bigint * INTERVAL '1 microsecond', ?::uuid)");
@@ -361,6 +370,7 @@ function toRow(raw: RawRow): InstallationRow {
     jobId: raw.job_id,
     packageId: raw.package_id,
     targetNodeId: raw.target_node_id,
+    createdBy: raw.created_by,
     status: raw.status,
     statusMessage: raw.status_message,
     logs: raw.logs === undefined ? undefined : (raw.logs ?? []),

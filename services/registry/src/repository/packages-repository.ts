@@ -1,6 +1,7 @@
 /**
  * SQL of the `packages` table: insert (idempotent on the id), lookups by id,
- * name and ids, and the filtered, newest-first keyset listing.
+ * name, name@version and ids, yanking, and the filtered, newest-first keyset
+ * listing. Constructed on a transaction, its statements run in it.
  */
 import type { Knex } from 'knex';
 import { translateSqlError } from '@griot/server-kit';
@@ -21,7 +22,14 @@ export interface PackageRow {
   createdAt: Date;
   /** created_at in microseconds since the epoch, exact (the keyset cursor). */
   createdAtMicros: string;
+  /** Whether an owner (or migration 005) yanked it. */
+  yanked: boolean;
+  /** Why, when it is yanked. */
+  yankReason: string | null;
 }
+
+/** What a new package row holds. */
+export type NewPackageRow = Omit<PackageRow, 'createdAt' | 'createdAtMicros' | 'yanked' | 'yankReason'>;
 
 /** Filters of {@link PackagesRepository.list}; unset ones match everything. */
 export interface PackageFilters {
@@ -35,6 +43,8 @@ export interface PackageFilters {
   nodeClass?: string;
   /** `manifest @> contains`. */
   contains?: Record<string, unknown>;
+  /** Also yanked packages (left out by default). */
+  includeYanked?: boolean;
 }
 
 /** Where a page starts: after this (created_at, package_id), newest first. */
@@ -53,10 +63,12 @@ interface RawPackageRow {
   signature: string;
   created_at: Date | string;
   created_at_us: string;
+  yanked: boolean;
+  yank_reason: string | null;
 }
 
 const COLUMNS = `package_id, manifest, artifact_url, author_did, signature, created_at,
-  (EXTRACT(EPOCH FROM created_at) * 1000000)::bigint::text AS created_at_us`;
+  (EXTRACT(EPOCH FROM created_at) * 1000000)::bigint::text AS created_at_us, yanked, yank_reason`;
 
 /**
  * Containment filters with fewer matches than this are answered by sorting
@@ -69,10 +81,38 @@ export const CONTAINMENT_SORT_LIMIT = 1000;
 export class PackagesRepository {
   constructor(private readonly knex: Knex) {}
 
-  /** The package with this id, if any. */
-  async findById(packageId: string): Promise<PackageRow | undefined> {
-    const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(`SELECT ${COLUMNS} FROM packages WHERE package_id = ?`, [packageId]);
+  /** The package with this id, if any; `lock` locks its row until the transaction ends. */
+  async findById(packageId: string, options: { lock?: boolean } = {}): Promise<PackageRow | undefined> {
+    const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
+      `SELECT ${COLUMNS} FROM packages WHERE package_id = ?${options.lock ? ' FOR UPDATE' : ''}`,
+      [packageId],
+    );
     return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  /** Every registration of `name@version`, yanked or not, oldest first. */
+  async findByNameVersion(name: string, version: string): Promise<PackageRow[]> {
+    const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
+      `SELECT ${COLUMNS} FROM packages WHERE manifest->>'name' = ? AND manifest->>'version' = ? ORDER BY created_at ASC NULLS LAST, package_id ASC`,
+      [name, version],
+    );
+    return rows.map(toRow);
+  }
+
+  /**
+   * Sets a package's yanked state and reason.
+   * @returns The row as it is now, or undefined when no package has this id.
+   */
+  async setYanked(packageId: string, yanked: boolean, reason: string | null): Promise<PackageRow | undefined> {
+    try {
+      const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
+        `UPDATE packages SET yanked = ?, yank_reason = ? WHERE package_id = ? RETURNING ${COLUMNS}`,
+        [yanked, yanked ? reason : null, packageId],
+      );
+      return rows[0] ? toRow(rows[0]) : undefined;
+    } catch (err) {
+      throw translateSqlError(err, { resourceType: 'Package', name: packageId });
+    }
   }
 
   /** The packages with these ids, in no particular order. */
@@ -82,7 +122,7 @@ export class PackagesRepository {
     return rows.map(toRow);
   }
 
-  /** Every registered package with this manifest name, newest first. */
+  /** Every registered package with this manifest name, yanked or not, newest first. */
   async findByName(name: string): Promise<PackageRow[]> {
     const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
       `SELECT ${COLUMNS} FROM packages WHERE manifest->>'name' = ? ORDER BY created_at DESC, package_id DESC`,
@@ -95,7 +135,7 @@ export class PackagesRepository {
    * Inserts a package unless its id exists.
    * @returns The row and whether this call inserted it (false: the existing row).
    */
-  async insert(row: Omit<PackageRow, 'createdAt' | 'createdAtMicros'>): Promise<{ row: PackageRow; inserted: boolean }> {
+  async insert(row: NewPackageRow): Promise<{ row: PackageRow; inserted: boolean }> {
     try {
       const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
         `INSERT INTO packages (package_id, manifest, artifact_url, author_did, signature)
@@ -136,6 +176,7 @@ export class PackagesRepository {
   async list(filters: PackageFilters, limit: number, after?: PackageCursor): Promise<{ rows: PackageRow[]; more: boolean }> {
     const where: string[] = [];
     const bindings: Knex.RawBinding[] = [];
+    if (!filters.includeYanked) where.push('NOT yanked');
     if (filters.authorDid) {
       where.push('author_did = ?');
       bindings.push(filters.authorDid);
@@ -191,5 +232,7 @@ function toRow(raw: RawPackageRow): PackageRow {
     signature: raw.signature,
     createdAt: raw.created_at instanceof Date ? raw.created_at : new Date(raw.created_at),
     createdAtMicros: raw.created_at_us,
+    yanked: raw.yanked,
+    yankReason: raw.yank_reason,
   };
 }

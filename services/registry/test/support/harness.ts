@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { credentials, Metadata, Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
-import { createNodeToken, didFromKeyPair, generateKeyPair, signDocument, type Ed25519KeyPair } from '@griot/did';
+import { createCallerToken, didFromKeyPair, generateKeyPair, signDocument, verifyCallerToken, type Ed25519KeyPair } from '@griot/did';
 import { content, registry } from '@griot/proto';
 import { silentLogger } from '@griot/server-kit';
 import { readRegistryConfig, startRegistry, type RegistryOverrides, type RunningRegistry } from '../../src';
@@ -19,32 +19,89 @@ export interface StubCall {
   requestId: string | undefined;
   /** Whether the caller set a deadline. */
   hadDeadline: boolean;
+  /** The DID of the caller token it carried (audience griot-content), or undefined without a valid one. */
+  callerDid: string | undefined;
 }
 
-/** A stub content store: answers GetBlob from a map of digest → size. */
+/** One CreateManifest call the stub received. */
+export interface StubManifestCall {
+  /** The manifest id asked for. */
+  manifestId: string;
+  /** The digest of its one content. */
+  sha256: string;
+  /** Its tags. */
+  tags: Record<string, unknown>;
+  /** The DID of the caller token it carried, if valid. */
+  callerDid: string | undefined;
+  /** Whether the stub answered already_existed. */
+  alreadyExisted: boolean;
+}
+
+/**
+ * A stub content store: answers GetBlob from a map of digest → size, and
+ * CreateManifest (the registry keeping its artifacts) by recording the
+ * manifest id, answering already_existed for an id it holds.
+ */
 export interface StubContentStore {
   /** `host:port`. */
   address: string;
   /** Digest → size of the blobs it "holds". */
   blobs: Map<string, number>;
-  /** The calls received. */
+  /** The GetBlob calls received. */
   calls: StubCall[];
+  /** Manifest id → digest of the manifests it "holds" (delete one to play an operator's deletion). */
+  manifests: Map<string, string>;
+  /** The CreateManifest calls received. */
+  manifestCalls: StubManifestCall[];
   /** Stops it. */
   stop(): Promise<void>;
 }
 
-/** Starts a stub content store implementing only GetBlob. */
+function callerOf(metadata: Metadata): string | undefined {
+  const value = metadata.get('authorization')[0];
+  if (typeof value !== 'string') return undefined;
+  try {
+    return verifyCallerToken(value.replace(/^Bearer +/i, ''), { audience: 'griot-content' }).did;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts a stub content store implementing GetBlob and CreateManifest. */
 export async function stubContentStore(): Promise<StubContentStore> {
   const blobs = new Map<string, number>();
   const calls: StubCall[] = [];
+  const manifests = new Map<string, string>();
+  const manifestCalls: StubManifestCall[] = [];
   const server = new Server();
   server.addService(content.ContentServiceService, {
+    createManifest(call: { request: content.CreateManifestRequest; metadata: Metadata }, callback: (err: Partial<ServiceError> | null, res?: content.CreateManifestResponse) => void) {
+      const source = call.request.contents[0]?.source;
+      const sha256 = source?.$case === 'blobSha256' ? source.blobSha256 : '';
+      const callerDid = callerOf(call.metadata);
+      const alreadyExisted = manifests.has(call.request.manifestId);
+      manifestCalls.push({ manifestId: call.request.manifestId, sha256, tags: (call.request.tags ?? {}) as Record<string, unknown>, callerDid, alreadyExisted });
+      if (!callerDid) return callback({ code: status.UNAUTHENTICATED, details: 'no valid caller token' });
+      const size = blobs.get(sha256);
+      if (size === undefined) return callback({ code: status.FAILED_PRECONDITION, details: `no blob ${sha256}` });
+      manifests.set(call.request.manifestId, sha256);
+      return callback(null, {
+        manifest: content.Manifest.fromPartial({
+          id: call.request.manifestId,
+          classId: call.request.classId,
+          creatorDid: callerDid,
+          contents: [{ contentKey: 'artifact', contentHash: sha256, contentSize: size }],
+        }),
+        alreadyExisted,
+      });
+    },
     getBlob(call: { request: content.GetBlobRequest; metadata: Metadata; getDeadline(): Date | number }, callback: (err: Partial<ServiceError> | null, res?: content.GetBlobResponse) => void) {
       const deadline = call.getDeadline();
       calls.push({
         sha256: call.request.sha256,
         requestId: call.metadata.get('x-request-id')[0] as string | undefined,
         hadDeadline: deadline instanceof Date || Number.isFinite(deadline),
+        callerDid: callerOf(call.metadata),
       });
       const size = blobs.get(call.request.sha256);
       if (size === undefined) callback({ code: status.NOT_FOUND, details: `blob ${call.request.sha256} not found` });
@@ -58,6 +115,8 @@ export async function stubContentStore(): Promise<StubContentStore> {
     address: `127.0.0.1:${port}`,
     blobs,
     calls,
+    manifests,
+    manifestCalls,
     stop: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
   };
 }
@@ -116,12 +175,15 @@ export function signedPackage(author: Identity, spec: PackageSpec): SignedPackag
   return { packageId, manifest: signDocument(unsigned, { keyPair: author.keyPair }), size: artifact.length };
 }
 
-/** Metadata carrying a node token. */
-export function nodeMetadata(node: Identity, options: { audience?: string; ttlSeconds?: number; now?: Date } = {}): Metadata {
+/** Metadata carrying a caller token (of a node, an operator, an author). */
+export function callerMetadata(caller: Identity, options: { audience?: string; ttlSeconds?: number; now?: Date } = {}): Metadata {
   const m = new Metadata();
-  m.set('authorization', `Bearer ${createNodeToken({ keyPair: node.keyPair, audience: options.audience ?? 'griot-registry', ttlSeconds: options.ttlSeconds, now: options.now })}`);
+  m.set('authorization', `Bearer ${createCallerToken({ keyPair: caller.keyPair, audience: options.audience ?? 'griot-registry', ttlSeconds: options.ttlSeconds, now: options.now })}`);
   return m;
 }
+
+/** Metadata carrying a node token: a node's caller token. */
+export const nodeMetadata = callerMetadata;
 
 /** A registry under test with its client. */
 export interface TestRegistry {
@@ -131,6 +193,8 @@ export interface TestRegistry {
   client: registry.RegistryServiceClient;
   /** The stub content store it talks to. */
   store: StubContentStore;
+  /** An operator (in REGISTRY_OPERATORS, with any operators the test's env names). */
+  operator: Identity;
   /** Stops everything (and drops the database when it made one). */
   stop(): Promise<void>;
 }
@@ -157,6 +221,7 @@ export async function startTestRegistry(kind: DbKind, options: TestRegistryOptio
     url = created.url;
     drop = created.drop;
   }
+  const operator = newIdentity();
   const config = {
     ...readRegistryConfig({
       REGISTRY_LISTEN: '127.0.0.1:0',
@@ -167,6 +232,7 @@ export async function startTestRegistry(kind: DbKind, options: TestRegistryOptio
       REGISTRY_CONTENT_DEADLINE: '2s',
       LOG_LEVEL: 'silent',
       ...options.env,
+      REGISTRY_OPERATORS: [operator.did, options.env?.['REGISTRY_OPERATORS'] ?? ''].filter((d) => d !== '').join(','),
     }),
     REGISTRY_DATABASE_URL: url,
     GRIOT_DATA_DIR: ':memory:',
@@ -177,6 +243,7 @@ export async function startTestRegistry(kind: DbKind, options: TestRegistryOptio
     registry: running,
     client,
     store,
+    operator,
     async stop() {
       client.close();
       await running.stop(1000);
@@ -216,11 +283,11 @@ export function report(
   });
 }
 
-/** Collects a watch until it ends. */
-export function watchAll(client: registry.RegistryServiceClient, request: Partial<registry.WatchInstallationRequest>): Promise<registry.WatchInstallationResponse[]> {
+/** Collects a watch (made with the caller token in `metadata`) until it ends. */
+export function watchAll(client: registry.RegistryServiceClient, request: Partial<registry.WatchInstallationRequest>, metadata: Metadata): Promise<registry.WatchInstallationResponse[]> {
   return new Promise((resolve, reject) => {
     const out: registry.WatchInstallationResponse[] = [];
-    const stream = client.watchInstallation(registry.WatchInstallationRequest.fromPartial(request));
+    const stream = client.watchInstallation(registry.WatchInstallationRequest.fromPartial(request), metadata);
     stream.on('data', (m: registry.WatchInstallationResponse) => out.push(m));
     stream.on('error', reject);
     stream.on('end', () => resolve(out));

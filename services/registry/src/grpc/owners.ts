@@ -1,0 +1,45 @@
+/**
+ * RegistryService owner methods: AddPackageOwner, RemovePackageOwner (both
+ * authenticate the caller first) and ListPackageOwners (public). Requests
+ * in, domain calls (`domain/owners.ts`), messages out.
+ */
+import type { registry } from '@griot/proto';
+import type { ServiceHandlers } from '@griot/server-kit';
+import type { CallerAuthenticator } from '../auth/caller-auth';
+import type { PackageOwners } from '../domain/owners';
+import { auditEntryToProto, ownerToProto } from './convert';
+
+type Handlers = ServiceHandlers<typeof registry.RegistryServiceService>;
+
+/** What the owner methods need. */
+export interface OwnerHandlerDeps {
+  /** The owner rules. */
+  owners: PackageOwners;
+  /** Verifies caller tokens. */
+  authenticate: CallerAuthenticator;
+}
+
+/** The owner methods. */
+export function ownerHandlers(deps: OwnerHandlerDeps): Handlers {
+  const { owners, authenticate } = deps;
+  return {
+    async addPackageOwner(request, ctx) {
+      const caller = authenticate(ctx.metadata);
+      const rows = await owners.add(caller, request.name, request.ownerDid);
+      ctx.logger.info({ name: request.name, ownerDid: request.ownerDid, caller }, 'package owner added');
+      return { owners: rows.map(ownerToProto) };
+    },
+
+    async removePackageOwner(request, ctx) {
+      const caller = authenticate(ctx.metadata);
+      const rows = await owners.remove(caller, request.name, request.ownerDid);
+      ctx.logger.info({ name: request.name, ownerDid: request.ownerDid, caller }, 'package owner removed');
+      return { owners: rows.map(ownerToProto) };
+    },
+
+    async listPackageOwners(request) {
+      const page = await owners.list(request.name, request.pageSize, request.pageToken);
+      return { owners: page.owners.map(ownerToProto), audit: page.audit.map(auditEntryToProto), nextPageToken: page.nextPageToken };
+    },
+  };
+}
