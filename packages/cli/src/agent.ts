@@ -1,22 +1,26 @@
 /**
- * The node agent: claims its node's installation jobs, fetches and verifies
- * each package (dependencies first), extracts it safely and reports its log
- * lines and final status to the registry while it works.
+ * The node agent: claims its node's installation jobs, checks every package
+ * of a job (signature, and an author the node trusts for the name) before it
+ * installs any, then fetches, verifies and extracts each one (dependencies
+ * first) and reports its log lines and final status to the registry while it
+ * works. What it installed is recorded by package id under
+ * `<root>/.griot/installed`, so "already installed" means the same artifact.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { verifyDocument, type KeyFileKeyPair } from '@griot/did';
 import { registry } from '@griot/proto';
-import { readContent } from './blob-transfer';
+import { CONTENT_AUDIENCE, readContent } from './blob-transfer';
 import { CliError } from './cli-error';
-import { isServiceError, toCliError, type ServiceClients } from './grpc-call';
+import { isServiceError, toCliError, unary, type ServiceClients } from './grpc-call';
 import { isValidPackageName, isValidVersion } from './griot-json';
-import { nodeMetadata } from './key-files';
+import { callerMetadata } from './key-files';
 import { safeExtract, type ExtractLimits } from './safe-extract';
+import { checkTrust, type TrustPolicy } from './trust-policy';
 
 const S = registry.InstallationStatus;
 
@@ -40,6 +44,12 @@ export interface AgentOptions {
   readonly waitMillis?: number;
   /** Limits of archive extraction. */
   readonly limits?: Partial<ExtractLimits>;
+  /**
+   * The node's trust policy: which authors it accepts for which names. Without
+   * one, a package's author must be a current owner of its name according to
+   * the registry.
+   */
+  readonly trust?: { readonly policy: TrustPolicy; readonly source: string };
 }
 
 /** An agent-side failure of one package, with the sentence reported as the job's status message. */
@@ -89,10 +99,63 @@ export function checkManifest(pkg: registry.Package): { name: string; version: s
   return { name, version, size };
 }
 
+/** What the agent records about a package it installed. */
+export interface InstallRecord {
+  /** The package id (the artifact's SHA-256). */
+  readonly packageId: string;
+  /** The author who signed it. */
+  readonly authorDid: string;
+  /** When it was installed, ISO 8601. */
+  readonly installedAt: string;
+}
+
+/** Where the record of an installed `name@version` is kept. */
+export function installRecordPath(root: string, name: string, version: string): string {
+  return join(root, '.griot', 'installed', ...name.split('/'), `${version}.json`);
+}
+
+async function readInstallRecord(root: string, name: string, version: string): Promise<InstallRecord | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(installRecordPath(root, name, version), 'utf8')) as Partial<InstallRecord>;
+    return typeof parsed.packageId === 'string' ? (parsed as InstallRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeInstallRecord(root: string, name: string, version: string, record: InstallRecord): Promise<void> {
+  const path = installRecordPath(root, name, version);
+  await mkdir(join(path, '..'), { recursive: true });
+  const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
+  await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`);
+  await rename(tmp, path);
+}
+
+/** Whether `name@version` is installed, and as which package. */
+export type InstalledState = { readonly kind: 'absent' } | { readonly kind: 'same' } | { readonly kind: 'other'; readonly packageId?: string };
+
 /**
- * Installs one package: skip when already there; else download the artifact,
- * check its SHA-256 and size and the manifest's signature, extract it into a
- * temporary folder and rename that into place.
+ * Whether the package is installed: `same` only when the folder is there and
+ * its record names this package id; `other` when the folder holds another
+ * artifact of the same name@version (or one installed without a record).
+ */
+export async function installedState(root: string, pkg: registry.Package, name: string, version: string): Promise<InstalledState> {
+  if (!(await exists(installPath(root, name, version)))) return { kind: 'absent' };
+  const record = await readInstallRecord(root, name, version);
+  if (record?.packageId === pkg.packageId) return { kind: 'same' };
+  return { kind: 'other', packageId: record?.packageId };
+}
+
+function anotherArtifact(label: string, target: string, pkg: registry.Package, state: { packageId?: string }): InstallError {
+  const holder = state.packageId !== undefined ? `package ${state.packageId}` : 'files installed without a record of their package id';
+  return new InstallError(`${label}: ${target} already holds another artifact (${holder}), not package ${pkg.packageId}; remove it to install this one`);
+}
+
+/**
+ * Installs one package: skip when the same package id is already there
+ * (refuse when another artifact of that name@version is); else download the
+ * artifact, check its SHA-256 and size and the manifest's signature, extract
+ * it into a temporary folder, rename that into place and record its id.
  *
  * @param options - The agent's options.
  * @param pkg - The package, from the claim's install order.
@@ -103,11 +166,12 @@ export async function installPackage(options: AgentOptions, pkg: registry.Packag
   const { name, version, size } = checkManifest(pkg);
   const label = `${name}@${version}`;
   const target = installPath(options.root, name, version);
-  if (await exists(target)) {
-    log(`${label}: already installed at ${target}, skipping`);
+  const state = await installedState(options.root, pkg, name, version);
+  if (state.kind === 'same') {
+    log(`${label}: already installed at ${target} (package ${pkg.packageId}), skipping`);
     return 'skipped';
   }
-  log(`${label}: signature verified (author ${pkg.authorDid})`);
+  if (state.kind === 'other') throw anotherArtifact(label, target, pkg, state);
   const packagesDir = join(options.root, 'packages');
   await mkdir(packagesDir, { recursive: true });
   const tmp = join(packagesDir, `.tmp-${randomBytes(8).toString('hex')}`);
@@ -119,12 +183,19 @@ export async function installPackage(options: AgentOptions, pkg: registry.Packag
     await once(out, 'open');
     let received = 0;
     try {
-      await readContent(options.clients.content(), options.clients.contentEndpoint, { target: { $case: 'blob', blob: { sha256: pkg.packageId, storageName: '' } }, offset: 0, limit: 0 }, async (chunk) => {
-        received += chunk.length;
-        if (received > size) throw new InstallError(`${label}: the content store sent more than the ${size} bytes of the artifact`);
-        hash.update(chunk);
-        if (!out.write(chunk)) await once(out, 'drain');
-      });
+      await readContent(
+        options.clients.content(),
+        options.clients.contentEndpoint,
+        { target: { $case: 'blob', blob: { sha256: pkg.packageId, storageName: '' } }, offset: 0, limit: 0 },
+        async (chunk) => {
+          received += chunk.length;
+          if (received > size) throw new InstallError(`${label}: the content store sent more than the ${size} bytes of the artifact`);
+          hash.update(chunk);
+          if (!out.write(chunk)) await once(out, 'drain');
+        },
+        // The node's token, for a content store that wants one even to read (CONTENT_REQUIRE_READ_AUTH).
+        callerMetadata(options.node, CONTENT_AUDIENCE),
+      );
     } finally {
       await new Promise<void>((r) => out.end(() => r()));
     }
@@ -139,17 +210,63 @@ export async function installPackage(options: AgentOptions, pkg: registry.Packag
     } catch (err: unknown) {
       const code = (err as NodeJS.ErrnoException).code;
       if ((code === 'ENOTEMPTY' || code === 'EEXIST') && (await exists(target))) {
+        const now = await installedState(options.root, pkg, name, version);
+        if (now.kind === 'other') throw anotherArtifact(label, target, pkg, now);
         log(`${label}: installed meanwhile by someone else, keeping it`);
         return 'skipped';
       }
       throw err;
     }
+    await writeInstallRecord(options.root, name, version, { packageId: pkg.packageId, authorDid: pkg.authorDid, installedAt: new Date().toISOString() });
     log(`${label}: extracted ${summary.files} files, ${summary.bytes} bytes into ${target}`);
     return 'installed';
   } finally {
     await rm(tmp, { recursive: true, force: true });
     await rm(tmpFile, { force: true });
   }
+}
+
+/** The current owners of package names, asked of the registry once per name and job. */
+export type OwnerLookup = (name: string) => Promise<readonly string[]>;
+
+function ownerLookup(options: AgentOptions): OwnerLookup {
+  const asked = new Map<string, Promise<readonly string[]>>();
+  return (name) => {
+    let owners = asked.get(name);
+    if (owners === undefined) {
+      const client = options.clients.registry();
+      owners = unary<registry.ListPackageOwnersResponse>(options.clients.registryEndpoint, (md, o, cb) => client.listPackageOwners({ name, pageSize: 1, pageToken: '' }, md, o, cb)).then(
+        (res) => res.owners.map((o) => o.did),
+        (err: unknown) => {
+          throw new InstallError(`cannot ask the registry who owns ${name} (${(err as Error).message}); run the agent with --trust FILE to decide by a policy instead`);
+        },
+      );
+      asked.set(name, owners);
+    }
+    return owners;
+  };
+}
+
+/**
+ * Checks that the package's author is one the node accepts for its name: one
+ * its trust policy allows, or without a policy a current owner of the name
+ * according to the registry.
+ *
+ * @returns The log line that says which check passed.
+ * @throws {@link InstallError} naming the package and its author otherwise.
+ */
+export async function checkAuthor(options: AgentOptions, pkg: registry.Package, name: string, version: string, owners: OwnerLookup): Promise<string> {
+  const label = `${name}@${version} (package ${pkg.packageId})`;
+  const author = pkg.authorDid;
+  if (options.trust) {
+    const { trusted, rule } = checkTrust(options.trust.policy, name, author);
+    if (trusted) return `${name}@${version}: author ${author} is trusted for ${name} by the trust policy (pattern ${JSON.stringify(rule!.pattern)})`;
+    const why = rule === undefined ? 'no pattern of the policy matches the name' : `its pattern ${JSON.stringify(rule.pattern)} allows ${rule.authors.length === 0 ? 'nobody' : rule.authors.join(', ')}`;
+    throw new InstallError(`${label} is signed by ${author}, whom the trust policy ${options.trust.source} does not allow for ${name} (${why})`);
+  }
+  const current = await owners(name);
+  if (current.includes(author)) return `${name}@${version}: author ${author} is a current owner of ${name} according to the registry (no --trust policy)`;
+  throw new InstallError(`${label} is signed by ${author}, who is not a current owner of ${name} according to the registry (owners: ${current.length === 0 ? 'none' : current.join(', ')})`);
 }
 
 /** A client stream of ReportInstallation messages with backpressure. */
@@ -172,7 +289,7 @@ class Reporter {
     });
     this.call = options.clients
       .registry()
-      .reportInstallation(nodeMetadata(options.node, options.audience), (err: ServiceError | null, res: registry.ReportInstallationResponse) =>
+      .reportInstallation(callerMetadata(options.node, options.audience), (err: ServiceError | null, res: registry.ReportInstallationResponse) =>
         err ? settle.reject(toCliError(err, options.clients.registryEndpoint)) : settle.resolve(res),
       );
   }
@@ -217,6 +334,16 @@ export async function runJob(options: AgentOptions, claim: registry.ClaimInstall
     const last = order[order.length - 1];
     log(`claimed by ${options.node.did} (attempt ${job.attempts}); ${order.length} package(s) to install: ${order.map((p) => `${String((p.manifest ?? {})['name'])}@${String((p.manifest ?? {})['version'])}`).join(', ')}`);
     if (!last || last.packageId !== job.packageId) throw new InstallError(`the install order does not end with the job's package ${job.packageId}`);
+    // Every package is checked before any is installed: a job with one package the node does not trust installs nothing.
+    const owners = ownerLookup(options);
+    for (const pkg of order) {
+      const { name, version } = checkManifest(pkg);
+      log(`${name}@${version}: signature verified (author ${pkg.authorDid})`);
+      log(await checkAuthor(options, pkg, name, version, owners));
+      if (pkg.yanked) log(`${name}@${version}: this version is yanked: ${pkg.yankReason || 'no reason given'}`);
+      const state = await installedState(options.root, pkg, name, version);
+      if (state.kind === 'other') throw anotherArtifact(`${name}@${version}`, installPath(options.root, name, version), pkg, state);
+    }
     for (const [i, pkg] of order.entries()) {
       log(`[${i + 1}/${order.length}] ${pkg.packageId}`);
       await installPackage(options, pkg, log);
@@ -245,7 +372,7 @@ function claim(options: AgentOptions, waitMillis: number): Promise<registry.Clai
     const client = options.clients.registry();
     const call = client.claimInstallation(
       { waitMillis },
-      nodeMetadata(options.node, options.audience),
+      callerMetadata(options.node, options.audience),
       { deadline: new Date(Date.now() + waitMillis + 30_000) },
       (err: ServiceError | null, res: registry.ClaimInstallationResponse) => {
         options.signal.removeEventListener('abort', cancel);
@@ -272,6 +399,11 @@ export async function runAgent(options: AgentOptions): Promise<number> {
   let jobs = 0;
   let backoff = 500;
   options.log(`agent for ${options.node.did} installing into ${options.root}, registry ${options.clients.registryEndpoint.address}`);
+  options.log(
+    options.trust
+      ? `trust: the policy ${options.trust.source} decides which authors are accepted for which names (${options.trust.policy.authors.size} pattern(s))`
+      : 'trust: no --trust policy; a package is accepted only when its author is a current owner of its name according to the registry',
+  );
   while (!options.signal.aborted) {
     let claimed: registry.ClaimInstallationResponse | undefined;
     try {

@@ -10,6 +10,9 @@ import { content } from '@griot/proto';
 import { CliError } from './cli-error';
 import { isServiceError, toCliError, unary, type Endpoint, type ServiceClients } from './grpc-call';
 
+/** The `aud` of caller tokens for the content store (its CONTENT_TOKEN_AUDIENCE default). */
+export const CONTENT_AUDIENCE = 'griot-content';
+
 /** The largest chunk sent in one UploadBlob message. */
 export const UPLOAD_CHUNK_BYTES = 1024 * 1024;
 
@@ -72,6 +75,8 @@ export interface UploadFileOptions {
   readonly onProgress?: (done: number) => void;
   /** The largest chunk per message. */
   readonly chunkBytes?: number;
+  /** The UploadBlob call's metadata: the uploader's caller token (`authorization`), which the store requires. */
+  readonly metadata?: Metadata;
 }
 
 async function committedSize(client: content.ContentServiceClient, endpoint: Endpoint, uploadId: string): Promise<{ offset: number; complete: boolean }> {
@@ -110,7 +115,9 @@ export async function uploadFile(clients: Pick<ServiceClients, 'content' | 'uplo
   const response = new Promise<content.UploadBlobResponse>((resolve, reject) => {
     settle = { resolve, reject };
   });
-  const call = clients.uploads().uploadBlob(undefined, undefined, (err: ServiceError | null, res?: content.UploadBlobResponse) => {
+  // A refusal can come while the file is still being read: it is thrown by the await below, not left unhandled.
+  response.catch(() => undefined);
+  const call = clients.uploads().uploadBlob(options.metadata, undefined, (err: ServiceError | null, res?: content.UploadBlobResponse) => {
     answered = true;
     if (err) settle.reject(toCliError(err, endpoint));
     else settle.resolve(res!);

@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { verifyDocument, verifyNodeToken } from '@griot/did';
+import { didFromKeyPair, generateKeyPair, verifyCallerToken, verifyDocument, verifyNodeToken } from '@griot/did';
+import type { registry } from '@griot/proto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { findCommand, runCli } from './cli';
 import { ExitCode } from './cli-error';
 import { parseTags } from './commands/content';
+import { pickVersion } from './commands/yank';
 import { parsePackageRef } from './package-ref';
+import { refusalLine } from './refusals';
 
 async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
@@ -19,6 +22,8 @@ async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
   const code = await runCli(argv, { stdout, stderr, env });
   return { code, stdout: out, stderr: err };
 }
+
+const DID = didFromKeyPair(generateKeyPair());
 
 describe('runCli', () => {
   let dir: string;
@@ -44,6 +49,18 @@ describe('runCli', () => {
     [['search', '--where', '[1]'], /--where must be a JSON object/],
     [['search', '--where', '{'], /--where is not JSON/],
     [['content', 'put', 'x', '--tag', 'novalue'], /not key=value/],
+    [['owner', 'bogus'], /unknown command "owner bogus"/],
+    [['owner', 'add', 'Hello', 'did:key:z6Mk'], /"Hello" is not a package name/],
+    [['owner', 'add', 'hello', 'did:web:example.com'], /"did:web:example.com" is not a did:key/],
+    [['owner', 'rm', 'hello'], /missing argument/],
+    [['owner', 'add', 'hello', DID], /--key FILE \(or GRIOT_KEY\) is required: only an owner of the package name may add owners/],
+    [['yank', 'hello@1.0.0'], /--key FILE \(or GRIOT_KEY\) is required: only an owner of the package name may yank/],
+    [['install', 'hello@1.0.0'], /--node FILE or --key FILE \(or GRIOT_KEY\) is required: a node installs on itself/],
+    [['install', 'hello@1.0.0', '--node', 'a.json', '--key', 'b.json'], /give --key FILE or --node FILE, not both/],
+    [['install', 'hello@1.0.0', '--target', 'node-1', '--key', 'b.json'], /--target "node-1" is not a did:key/],
+    [['logs', 'job'], /--node FILE or --key FILE \(or GRIOT_KEY\) is required: a job's log is read with a token of its node, its creator or an operator/],
+    [['token'], /--node FILE or --key FILE \(or GRIOT_KEY\) is required/],
+    [['agent', '--trust', '/nonexistent/trust.json', '--node', 'n.json', '--root', 'r'], /^griot: trust policy \/nonexistent\/trust\.json: no such file$/m],
   ])('exits 2 for %j', async (argv, message) => {
     const r = await run(argv);
     expect(r.code).toBe(ExitCode.USAGE);
@@ -83,6 +100,20 @@ describe('runCli', () => {
     const c = await run(['content', 'ls', '--content', '127.0.0.1:1']);
     expect(c.code).toBe(ExitCode.UNAVAILABLE);
     expect(c.stderr).toMatch(/^griot: cannot reach the content store at 127\.0\.0\.1:1/);
+  });
+
+  it('refuses a yank reason longer than the registry keeps', async () => {
+    const r = await run(['yank', 'hello@1.0.0', '--key', 'k.json', '--reason', 'x'.repeat(1025)]);
+    expect(r).toMatchObject({ code: ExitCode.USAGE, stderr: 'griot: --reason is 1025 characters; at most 1024\n' });
+  });
+
+  it('stops the agent at start on an invalid trust policy, in one line', async () => {
+    const policy = join(dir, 'trust.json');
+    writeFileSync(policy, JSON.stringify({ authors: { '*': ['did:key:nope'] } }));
+    const r = await run(['agent', '--trust', policy, '--node', join(dir, 'missing.json'), '--root', dir]);
+    expect(r.code).toBe(ExitCode.USAGE);
+    expect(r.stderr).toMatch(/^griot: trust policy .*trust\.json: authors\["\*"\]\[0\]: "did:key:nope" is not an Ed25519 did:key/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('exits 4 for a missing key file', async () => {
@@ -129,6 +160,18 @@ describe('tools for other clients', () => {
     expect((await run(['token', '--node', key, '--ttl', '3600'])).code).toBe(ExitCode.USAGE);
   });
 
+  it('prints a caller token for --key or GRIOT_KEY, for the audience asked', async () => {
+    const key = join(dir, 'op.json');
+    const did = (await run(['keygen', '--out', key])).stdout.trim();
+    const content = await run(['token', '--key', key, '--audience', 'griot-content', '--json']);
+    expect(content.code).toBe(0);
+    const printed = JSON.parse(content.stdout) as { token: string; did: string; audience: string; ttlSeconds: number };
+    expect(printed).toMatchObject({ did, audience: 'griot-content', ttlSeconds: 60 });
+    expect(verifyCallerToken(printed.token, { audience: 'griot-content' }).did).toBe(did);
+    const fromEnv = await run(['token'], { GRIOT_KEY: key });
+    expect(verifyCallerToken(fromEnv.stdout.trim(), { audience: 'griot-registry' }).did).toBe(did);
+  });
+
   it('prints a RegisterPackage body whose manifest verifies against the author and names the packed artifact', async () => {
     const key = join(dir, 'author.json');
     const did = (await run(['keygen', '--out', key])).stdout.trim();
@@ -145,5 +188,37 @@ describe('tools for other clients', () => {
     expect(body.manifest).toMatchObject({ name: 'tool', version: '0.1.0', nodeClass: 'edge', dependencies: { base: '^1' }, author: did });
     expect(verifyDocument(body.manifest, { expectedController: did }).controller).toBe(did);
     expect((await run(['pack', pkg, '-o', join(dir, 'again.tgz')])).stdout.trim()).toBe(body.package_id);
+  });
+});
+
+describe('refusals', () => {
+  it('adds who may do it, unless the server already said so', () => {
+    expect(refusalLine('did:key:zB is not an owner of hello', 'NOT_A_PACKAGE_OWNER', { name: 'hello', owners: 'did:key:zA,did:key:zC' })).toBe(
+      'did:key:zB is not an owner of hello; only an owner of hello may do this (owners: did:key:zA, did:key:zC); see griot owner ls hello',
+    );
+    expect(refusalLine('did:key:zB may not publish hello@2: hello is owned by did:key:zA', 'NOT_A_PACKAGE_OWNER', { name: 'hello', owners: 'did:key:zA' })).toBe(
+      'did:key:zB may not publish hello@2: hello is owned by did:key:zA; only an owner of hello may do this; see griot owner ls hello',
+    );
+    expect(refusalLine('only the job\'s node, its creator or an operator may read job j', 'NOT_JOB_READER')).toBe("only the job's node, its creator or an operator may read job j");
+    expect(refusalLine('not yours.', 'NOT_MANIFEST_CREATOR')).toMatch(/^not yours; only the manifest's creator or a content operator/);
+    expect(refusalLine('did:key:zX may not create jobs for did:key:zN', 'NOT_AN_OPERATOR')).toMatch(/for another node, only an operator may \(a DID in the registry's REGISTRY_OPERATORS\)$/);
+    expect(refusalLine('denied\nsecond line', undefined)).toBe('denied second line');
+  });
+});
+
+describe('pickVersion', () => {
+  const pkg = (id: string, yanked: boolean) => ({ packageId: id.repeat(64), authorDid: 'did:key:zA', yanked }) as registry.Package;
+
+  it('picks the live version to yank and the yanked one to unyank', () => {
+    const both = [pkg('a', false), pkg('b', true)];
+    expect(pickVersion('hello@1.0.0', both, false).packageId).toBe('a'.repeat(64));
+    expect(pickVersion('hello@1.0.0', both, true).packageId).toBe('b'.repeat(64));
+    // Nothing yanked to unyank: the registry answers for the live one.
+    expect(pickVersion('hello@1.0.0', [pkg('a', false)], true).packageId).toBe('a'.repeat(64));
+  });
+
+  it('asks for the package id when several match, and says when none does', () => {
+    expect(() => pickVersion('hello@1.0.0', [pkg('a', true), pkg('b', true)], true)).toThrow(/2 packages are hello@1\.0\.0; give the package id instead: a{64} \(author did:key:zA, yanked\), b{64}/);
+    expect(() => pickVersion('hello@1.0.0', [], false)).toThrow(/package hello@1\.0\.0 not found/);
   });
 });

@@ -15,7 +15,7 @@ import { UnsafeArchiveError } from './safe-extract';
 export const DEFAULT_REGISTRY = '127.0.0.1:50051';
 /** Default content store address. */
 export const DEFAULT_CONTENT = '127.0.0.1:50052';
-/** Default audience of node identity tokens. */
+/** Default audience of caller tokens: the registry's. */
 export const DEFAULT_AUDIENCE = 'griot-registry';
 
 /** Options every command accepts. */
@@ -50,12 +50,14 @@ export function helpText(): string {
     'global options:',
     `  --registry HOST:PORT   the registry (GRIOT_REGISTRY, default ${DEFAULT_REGISTRY})`,
     `  --content HOST:PORT    the content store (GRIOT_CONTENT, default ${DEFAULT_CONTENT})`,
-    `  --audience NAME        audience of node tokens (GRIOT_AUDIENCE, default ${DEFAULT_AUDIENCE})`,
+    `  --audience NAME        audience of registry tokens, and of griot token (GRIOT_AUDIENCE, default ${DEFAULT_AUDIENCE})`,
     '  --tls-ca FILE          PEM CA of the services: connect with TLS (GRIOT_TLS_CA)',
     '  --tls-cert FILE        PEM client certificate, for mutual TLS (GRIOT_TLS_CERT)',
     '  --tls-key FILE         PEM key of --tls-cert (GRIOT_TLS_KEY)',
     '  --json                 machine-readable output on stdout',
     '  --verbose              print the cause of errors',
+    '',
+    'identities: --key FILE (or GRIOT_KEY) is the caller\'s key file for the commands that act as someone; --node FILE is a node\'s',
     '',
     'exit codes: 0 ok, 1 failure, 2 usage, 3 service unreachable, 4 not found, 5 job failed or cancelled, 6 job not finished, 130 interrupted',
   ].join('\n');
@@ -169,7 +171,7 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
   const verbose = argv.includes('--verbose');
   const found = findCommand(argv);
   if (!found) {
-    io.stderr.write(`griot: unknown command ${JSON.stringify(argv.slice(0, argv[0] === 'content' ? 2 : 1).join(' '))}; see griot --help\n`);
+    io.stderr.write(`griot: unknown command ${JSON.stringify(argv.slice(0, argv[0] === 'content' || argv[0] === 'owner' ? 2 : 1).join(' '))}; see griot --help\n`);
     return ExitCode.USAGE;
   }
   const { command, rest } = found;

@@ -2,7 +2,7 @@
  * Following an installation job's log until it ends, reconnecting with the
  * number of lines already received when the stream drops.
  */
-import { status } from '@grpc/grpc-js';
+import { status, type Metadata } from '@grpc/grpc-js';
 import { registry } from '@griot/proto';
 import { CliError, ExitCode } from './cli-error';
 import type { CommandContext } from './command';
@@ -46,6 +46,8 @@ const RETRYABLE = new Set([status.UNAVAILABLE, status.INTERNAL, status.UNKNOWN, 
  *
  * @param ctx - The command context.
  * @param jobId - The job.
+ * @param auth - Makes the metadata of each (re)connection: a fresh token of
+ *   the job's node, its creator or an operator.
  * @param onLine - Receives each line and its index.
  * @param fromLine - Lines already known.
  * @param giveUpAfterMs - How long to keep retrying without any answer.
@@ -53,6 +55,7 @@ const RETRYABLE = new Set([status.UNAVAILABLE, status.INTERNAL, status.UNKNOWN, 
 export async function followJob(
   ctx: CommandContext,
   jobId: string,
+  auth: () => Metadata,
   onLine: (line: string, index: number) => void,
   fromLine = 0,
   giveUpAfterMs = 60_000,
@@ -64,7 +67,7 @@ export async function followJob(
   let delay = 200;
   for (;;) {
     if (ctx.signal.aborted) throw new CliError('interrupted', ExitCode.INTERRUPTED);
-    const stream = ctx.clients.registry().watchInstallation({ jobId, fromLine: count });
+    const stream = ctx.clients.registry().watchInstallation({ jobId, fromLine: count }, auth());
     const abort = (): void => stream.cancel();
     ctx.signal.addEventListener('abort', abort, { once: true });
     try {
@@ -105,10 +108,11 @@ export async function followJob(
  *
  * @param ctx - The command context.
  * @param jobId - The job.
+ * @param auth - Makes the metadata of each (re)connection.
  */
-export async function followAndReport(ctx: CommandContext, jobId: string): Promise<number> {
+export async function followAndReport(ctx: CommandContext, jobId: string, auth: () => Metadata): Promise<number> {
   const lines: string[] = [];
-  const outcome = await followJob(ctx, jobId, (line) => {
+  const outcome = await followJob(ctx, jobId, auth, (line) => {
     if (ctx.json) lines.push(line);
     else ctx.out(line);
   });

@@ -6,6 +6,7 @@
 import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { content, contentCodecs, registry, rpcErrorDetails, rpcStatus, UploadBlobClient, type UploadBlobClientTls } from '@griot/proto';
 import { CliError, ExitCode } from './cli-error';
+import { refusalLine } from './refusals';
 
 /** Where a service is, and what to call it in messages. */
 export interface Endpoint {
@@ -23,15 +24,19 @@ export function isServiceError(err: unknown): err is ServiceError {
   return typeof err === 'object' && err !== null && typeof (err as ServiceError).code === 'number' && 'metadata' in err;
 }
 
-/** The ErrorInfo reason and field violations of a gRPC error, when the server sent them. */
-export function statusDetails(err: ServiceError): { reason?: string; violations: string[] } {
+/** The ErrorInfo reason and metadata, and field violations, of a gRPC error, when the server sent them. */
+export function statusDetails(err: ServiceError): { reason?: string; metadata: Record<string, string>; violations: string[] } {
   const raw = err.metadata?.get('grpc-status-details-bin')[0];
-  const out: { reason?: string; violations: string[] } = { violations: [] };
+  const out: { reason?: string; metadata: Record<string, string>; violations: string[] } = { metadata: {}, violations: [] };
   if (raw === undefined || typeof raw === 'string') return out;
   try {
     for (const any of rpcStatus.Status.decode(raw).details) {
       const type = any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1);
-      if (type === 'google.rpc.ErrorInfo') out.reason = rpcErrorDetails.ErrorInfo.decode(any.value).reason;
+      if (type === 'google.rpc.ErrorInfo') {
+        const info = rpcErrorDetails.ErrorInfo.decode(any.value);
+        out.reason = info.reason;
+        out.metadata = { ...info.metadata };
+      }
       if (type === 'google.rpc.BadRequest') {
         for (const v of rpcErrorDetails.BadRequest.decode(any.value).fieldViolations) out.violations.push(`${v.field}: ${v.description}`);
       }
@@ -69,6 +74,10 @@ export function toCliError(err: unknown, endpoint: Endpoint): unknown {
       return new CliError(details, ExitCode.NOT_FOUND, { cause: err });
     case status.UNIMPLEMENTED:
       return new CliError(`the ${endpoint.service} at ${endpoint.address} does not implement this call (${details})`, ExitCode.FAILURE, { cause: err });
+    case status.PERMISSION_DENIED: {
+      const { reason, metadata } = statusDetails(err);
+      return new CliError(`${endpoint.service} refused (PERMISSION_DENIED): ${refusalLine(details, reason, metadata)}`, ExitCode.FAILURE, { cause: err });
+    }
     default: {
       const { violations } = statusDetails(err);
       const name = (status[err.code] as string | undefined) ?? String(err.code);

@@ -11,4 +11,5 @@ export { packDirectory, collectPackEntries, PACK_MTIME, type PackEntry, type Pac
 export { safeExtract, normalizeEntryName, UnsafeArchiveError, DEFAULT_EXTRACT_LIMITS, type ExtractLimits, type ExtractSummary } from './safe-extract';
 export { parseDescriptor, readDescriptor, type PackageDescriptor } from './griot-json';
 export { hashFile, uploadFile, uploadIdFor, readContent } from './blob-transfer';
-export { runAgent, runJob, installPackage, installPath, type AgentOptions } from './agent';
+export { runAgent, runJob, installPackage, installPath, installRecordPath, checkAuthor, type AgentOptions, type InstallRecord } from './agent';
+export { parseTrustPolicy, readTrustPolicy, ruleFor, checkTrust, TrustPolicyError, type TrustPolicy, type TrustRule } from './trust-policy';

@@ -31,13 +31,15 @@ export function parsePackageRef(ref: string): PackageRef {
 }
 
 /**
- * Fetches the package a reference names.
+ * Fetches the package a reference names. `NAME` and `NAME@VERSION` skip
+ * yanked versions unless `includeYanked`; a package id always answers.
  *
  * @param ctx - The command context.
  * @param ref - The reference as typed.
- * @throws {@link CliError} NOT_FOUND when none matches.
+ * @param options - `includeYanked`: let `NAME@VERSION` name a yanked version too.
+ * @throws {@link CliError} NOT_FOUND when none matches (saying so when only a yanked one does).
  */
-export async function findPackage(ctx: CommandContext, ref: string): Promise<registry.Package> {
+export async function findPackage(ctx: CommandContext, ref: string, options: { includeYanked?: boolean } = {}): Promise<registry.Package> {
   const parsed = parsePackageRef(ref);
   const client = ctx.clients.registry();
   const endpoint = ctx.clients.registryEndpoint;
@@ -46,17 +48,26 @@ export async function findPackage(ctx: CommandContext, ref: string): Promise<reg
     if (!res.package) throw new CliError(`package ${parsed.packageId} not found`, ExitCode.NOT_FOUND);
     return res.package;
   }
-  const res = await unary<registry.ListPackagesResponse>(endpoint, (md, o, cb) =>
-    client.listPackages(
-      { authorDid: '', name: parsed.name, version: parsed.version ?? '', nodeClass: '', manifestContains: undefined, pageSize: 1, pageToken: '', includeYanked: false },
-      md,
-      o,
-      cb,
-    ),
-  );
-  const found = res.packages[0];
-  if (!found) throw new CliError(`package ${ref} not found`, ExitCode.NOT_FOUND);
-  return found;
+  const list = async (includeYanked: boolean): Promise<registry.Package | undefined> => {
+    const res = await unary<registry.ListPackagesResponse>(endpoint, (md, o, cb) =>
+      client.listPackages(
+        { authorDid: '', name: parsed.name, version: parsed.version ?? '', nodeClass: '', manifestContains: undefined, pageSize: 1, pageToken: '', includeYanked },
+        md,
+        o,
+        cb,
+      ),
+    );
+    return res.packages[0];
+  };
+  // A live version first, even where a yanked artifact of the same name@version is newer.
+  const found = await list(false);
+  if (found) return found;
+  const yanked = parsed.version !== undefined ? await list(true) : undefined;
+  if (yanked && options.includeYanked === true) return yanked;
+  if (yanked) {
+    throw new CliError(`${ref} is yanked${yanked.yankReason ? ` (${yanked.yankReason})` : ''}; name it by its package id ${yanked.packageId} to use it anyway`, ExitCode.NOT_FOUND);
+  }
+  throw new CliError(`package ${ref} not found`, ExitCode.NOT_FOUND);
 }
 
 /** `name@version` of a package, from its manifest. */

@@ -5,10 +5,11 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { content } from '@griot/proto';
-import { hashFile, readContent, uploadFile } from '../blob-transfer';
+import { CONTENT_AUDIENCE, hashFile, readContent, uploadFile } from '../blob-transfer';
 import { CliError, ExitCode, usageError } from '../cli-error';
 import type { Command, CommandContext } from '../command';
 import { unary } from '../grpc-call';
+import { callerMetadata, loadCallerKey } from '../key-files';
 import { createProgress, formatBytes } from '../progress';
 
 /** The class UUID of files put with `griot content put` (class griot.file). */
@@ -60,6 +61,7 @@ function manifestJson(m: content.Manifest): Record<string, unknown> {
     classId: m.classId,
     unpackerName: m.unpackerName,
     tags: m.tags ?? {},
+    creatorDid: m.creatorDid,
     contents: m.contents.map((c) => ({ contentKey: c.contentKey, contentType: c.contentType, contentSize: c.contentSize, contentHash: c.contentHash })),
   };
 }
@@ -67,16 +69,17 @@ function manifestJson(m: content.Manifest): Record<string, unknown> {
 /** `griot content put FILE [--tag k=v]…`. */
 export const contentPutCommand: Command = {
   name: 'content put',
-  usage: 'content put FILE [--tag k=v]...',
-  summary: 'upload a file (resuming an interrupted upload of it) and record a manifest; prints the manifest id',
-  options: { tag: { type: 'string', multiple: true, short: 't' } },
+  usage: 'content put FILE --key FILE [--tag k=v]...',
+  summary: 'upload a file (resuming an interrupted upload of it) and record a manifest created by your key; prints the manifest id',
+  options: { tag: { type: 'string', multiple: true, short: 't' }, key: { type: 'string', short: 'k' } },
   args: { min: 1, max: 1 },
   async run(ctx) {
     const file = resolve(ctx.args[0]!);
     const tags = { filename: basename(file), ...tagsOption(ctx) };
+    const keyPair = await loadCallerKey(ctx, 'the content store lets only a caller with a key (one of CONTENT_WRITERS, when set) write');
     const digest = await hashFile(file);
     const progress = createProgress(ctx.io.stderr, digest.size, 'uploading');
-    const upload = await uploadFile(ctx.clients, { path: file, digest, onProgress: (n) => progress.update(n) });
+    const upload = await uploadFile(ctx.clients, { path: file, digest, onProgress: (n) => progress.update(n), metadata: callerMetadata(keyPair, CONTENT_AUDIENCE) });
     progress.finish();
     if (upload.resumedFrom > 0 && upload.resumedFrom < digest.size) ctx.info(`resumed the upload at ${formatBytes(upload.resumedFrom)}`);
     if (upload.deduplicated) ctx.info('the content store already holds these bytes');
@@ -105,6 +108,7 @@ export const contentPutCommand: Command = {
         o,
         cb,
       ),
+      callerMetadata(keyPair, CONTENT_AUDIENCE),
     );
     const id = res.manifest?.id ?? '';
     ctx.result({ manifestId: id, sha256: digest.sha256, size: digest.size, deduplicated: upload.deduplicated, resumedFrom: upload.resumedFrom }, () => id);
@@ -191,14 +195,19 @@ export const contentLsCommand: Command = {
 /** `griot content rm ID`. */
 export const contentRmCommand: Command = {
   name: 'content rm',
-  usage: 'content rm MANIFEST_ID',
-  summary: 'delete a manifest (and the bytes nothing else references)',
-  options: {},
+  usage: 'content rm MANIFEST_ID --key FILE',
+  summary: 'delete a manifest you created (and the bytes nothing else references)',
+  options: { key: { type: 'string', short: 'k' } },
   args: { min: 1, max: 1 },
   async run(ctx) {
+    const keyPair = await loadCallerKey(ctx, "only a manifest's creator or a content operator (CONTENT_OPERATORS) may delete it");
     const id = ctx.args[0]!;
     const client = ctx.clients.content();
-    const res = await unary<content.DeleteManifestResponse>(ctx.clients.contentEndpoint, (md, o, cb) => client.deleteManifest({ id }, md, o, cb));
+    const res = await unary<content.DeleteManifestResponse>(
+      ctx.clients.contentEndpoint,
+      (md, o, cb) => client.deleteManifest({ id }, md, o, cb),
+      callerMetadata(keyPair, CONTENT_AUDIENCE),
+    );
     if (!res.manifest) throw new CliError(`manifest ${id} not found`, ExitCode.NOT_FOUND);
     ctx.result({ id, deletedSha256: res.deletedSha256 }, () => `deleted ${id}${res.deletedSha256.length > 0 ? ` and ${res.deletedSha256.length} blob(s)` : ''}`);
   },

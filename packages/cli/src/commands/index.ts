@@ -7,11 +7,13 @@ import { contentGetCommand, contentLsCommand, contentPutCommand, contentRmComman
 import { installCommand } from './install';
 import { keygenCommand } from './keygen';
 import { logsCommand } from './logs';
+import { ownerAddCommand, ownerLsCommand, ownerRmCommand } from './owner';
 import { packCommand } from './pack';
 import { publishCommand } from './publish';
 import { searchCommand, showCommand } from './search';
 import { signCommand } from './sign';
 import { tokenCommand } from './token';
+import { unyankCommand, yankCommand } from './yank';
 
 /** The commands. */
 export const COMMANDS: readonly Command[] = [
@@ -21,6 +23,11 @@ export const COMMANDS: readonly Command[] = [
   signCommand,
   searchCommand,
   showCommand,
+  ownerLsCommand,
+  ownerAddCommand,
+  ownerRmCommand,
+  yankCommand,
+  unyankCommand,
   installCommand,
   logsCommand,
   agentCommand,

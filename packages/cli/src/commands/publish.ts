@@ -4,13 +4,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { canonicalizeJson, signDocument } from '@griot/did';
+import { canonicalizeJson, signDocument, type KeyFileKeyPair } from '@griot/did';
 import { content, type registry } from '@griot/proto';
-import { uploadFile } from '../blob-transfer';
+import { CONTENT_AUDIENCE, uploadFile } from '../blob-transfer';
 import { CliError, ExitCode } from '../cli-error';
 import type { Command, CommandContext } from '../command';
 import { unary } from '../grpc-call';
-import { loadKey } from '../key-files';
+import { callerMetadata, loadKey } from '../key-files';
 import { packDirectory, type PackResult } from '../pack';
 import { createProgress } from '../progress';
 
@@ -34,7 +34,7 @@ export function buildManifest(packed: PackResult, author: string): Record<string
 }
 
 /** Records a content-store manifest for the artifact, once, so the blob stays referenced. */
-async function recordArtifactManifest(ctx: CommandContext, packed: PackResult): Promise<string> {
+async function recordArtifactManifest(ctx: CommandContext, packed: PackResult, keyPair: KeyFileKeyPair): Promise<string> {
   const client = ctx.clients.content();
   const endpoint = ctx.clients.contentEndpoint;
   const tags = { kind: 'griot.package', name: packed.descriptor.name, version: packed.descriptor.version, packageId: packed.packageId };
@@ -66,6 +66,7 @@ async function recordArtifactManifest(ctx: CommandContext, packed: PackResult): 
       o,
       cb,
     ),
+    callerMetadata(keyPair, CONTENT_AUDIENCE),
   );
   return created.manifest?.id ?? '';
 }
@@ -107,6 +108,7 @@ export const publishCommand: Command = {
         path: packed.file,
         digest: { sha256: packed.packageId, size: packed.size },
         onProgress: (n) => progress.update(n),
+        metadata: callerMetadata(keyPair, CONTENT_AUDIENCE),
       });
       progress.finish();
       ctx.info(
@@ -114,7 +116,7 @@ export const publishCommand: Command = {
           ? 'the content store already holds the artifact'
           : `uploaded ${upload.sentBytes} bytes${upload.resumedFrom > 0 ? ` (resumed at ${upload.resumedFrom})` : ''}`,
       );
-      const manifestId = await recordArtifactManifest(ctx, packed);
+      const manifestId = await recordArtifactManifest(ctx, packed, keyPair);
       const unsigned = buildManifest(packed, keyPair.did);
       const client = ctx.clients.registry();
       // Each signature has its own `created` time: republishing the same package must not sign it anew.

@@ -15,6 +15,8 @@ export function packageJson(pkg: registry.Package): Record<string, unknown> {
     artifactUrl: pkg.artifactUrl,
     signature: pkg.signature,
     createdAt: pkg.createdAt?.toISOString() ?? null,
+    yanked: pkg.yanked,
+    yankReason: pkg.yankReason,
     manifest: pkg.manifest ?? {},
   };
 }
@@ -34,8 +36,8 @@ function parseWhere(raw: string | undefined): Record<string, unknown> | undefine
 /** The search command. */
 export const searchCommand: Command = {
   name: 'search',
-  usage: 'search [--name N] [--version V] [--author DID] [--class C] [--where JSON] [--limit N]',
-  summary: 'list registered packages matching the filters, newest first',
+  usage: 'search [--name N] [--version V] [--author DID] [--class C] [--where JSON] [--limit N] [--yanked]',
+  summary: 'list registered packages matching the filters, newest first (--yanked: yanked versions too)',
   options: {
     name: { type: 'string' },
     version: { type: 'string' },
@@ -43,6 +45,7 @@ export const searchCommand: Command = {
     class: { type: 'string' },
     where: { type: 'string' },
     limit: { type: 'string' },
+    yanked: { type: 'boolean' },
   },
   args: { min: 0, max: 0 },
   async run(ctx) {
@@ -58,7 +61,7 @@ export const searchCommand: Command = {
         version: ctx.string('version') ?? '',
         nodeClass: ctx.string('class') ?? '',
         manifestContains: parseWhere(ctx.string('where')),
-        includeYanked: false,
+        includeYanked: ctx.options['yanked'] === true,
         pageSize: Math.min(limit - found.length, 100),
         pageToken,
       };
@@ -71,7 +74,7 @@ export const searchCommand: Command = {
       if (packages.length === 0) return 'no package matches';
       const rows = packages.map((p) => {
         const m = (p.manifest ?? {}) as Record<string, unknown>;
-        return [packageLabel(p), String(m['nodeClass'] ?? ''), p.packageId.slice(0, 12), p.authorDid];
+        return [`${packageLabel(p)}${p.yanked ? ' (yanked)' : ''}`, String(m['nodeClass'] ?? ''), p.packageId.slice(0, 12), p.authorDid];
       });
       const header = ['PACKAGE', 'CLASS', 'ID', 'AUTHOR'];
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -88,7 +91,7 @@ export const showCommand: Command = {
   options: {},
   args: { min: 1, max: 1 },
   async run(ctx) {
-    const pkg = await findPackage(ctx, ctx.args[0]!);
+    const pkg = await findPackage(ctx, ctx.args[0]!, { includeYanked: true });
     ctx.result(packageJson(pkg), () => {
       const m = (pkg.manifest ?? {}) as Record<string, unknown>;
       const artifact = (m['artifact'] ?? {}) as Record<string, unknown>;
@@ -101,6 +104,7 @@ export const showCommand: Command = {
         `  artifact:     ${pkg.artifactUrl || `griot-content://sha256/${pkg.packageId}`} (${String(artifact['size'] ?? '?')} bytes, ${String(artifact['mediaType'] ?? '')})`,
         `  registered:   ${pkg.createdAt?.toISOString() ?? ''}`,
         `  dependencies: ${deps.length === 0 ? 'none' : deps.map(([n, r]) => `${n} ${String(r)}`).join(', ')}`,
+        ...(pkg.yanked ? [`  yanked:       ${pkg.yankReason || 'yes (no reason given)'}`] : []),
       ];
     });
   },
