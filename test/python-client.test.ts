@@ -9,7 +9,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCallerToken } from '@griot/did';
 import { registry } from '@griot/proto';
 import { connect, newIdentity, nodeAuth, publishTestPackage, runFakeAgent, unary } from './support/fixtures';
 import { REPO_ROOT } from './support/process';
@@ -68,8 +67,8 @@ const available = existsSync(PYTHON) && existsSync(PLUGIN);
     const python = spawn(
       PYTHON,
       [join(__dirname, 'python', 'griot_client.py'), '--stubs', stubs, '--content', contentStore.address, '--registry', registryService.address, '--job', jobId,
-        '--content-token', createCallerToken({ keyPair: author.keyPair, audience: 'griot-content', ttlSeconds: 300 }),
-        '--registry-token', createCallerToken({ keyPair: node.keyPair, audience: 'griot-registry', ttlSeconds: 300 })],
+        // Its own tokens, from the node's seed: the README's token format, written in Python.
+        '--node-seed', Buffer.from(node.keyPair.privateKey.export({ format: 'jwk' }).d!, 'base64url').toString('hex')],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -93,7 +92,9 @@ const available = existsSync(PYTHON) && existsSync(PLUGIN);
       gap_or_duplicate_at?: number;
       bad_request: { code: string; details: string } | null;
       reflection: Record<string, { answers: string[][]; ended: string }>;
+      node_did: string;
     };
+    expect(result.node_did).toBe(node.did);
     expect(result.upload.complete).toBe(true);
     expect(result.upload.chunks).toBeGreaterThan(1);
     expect(result.upload.sha256).toBe(result.expected_sha256);

@@ -12,14 +12,59 @@ no Griot code of its own:
    its requests and then closing its side, as grpcurl does: the stream must
    then end with OK, not run into its deadline.
 
+It signs its own caller tokens (Ed25519 with the `cryptography` package, the
+JWT built by hand from the README's description of the format): as an
+uploader identity it makes, and as the job's node, whose seed it is given.
+
 It prints one JSON object with what it saw. Run with /usr/bin/python3.
 """
 import argparse
 import hashlib
 import json
+import base64
 import os
 import sys
+import time
 import uuid
+
+BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def base58btc(data: bytes) -> str:
+    number = int.from_bytes(data, "big")
+    out = ""
+    while number:
+        number, digit = divmod(number, 58)
+        out = BASE58[digit] + out
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class Identity:
+    """An Ed25519 did:key that signs caller tokens exactly as the README documents them."""
+
+    def __init__(self, seed: bytes):
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        self.key = Ed25519PrivateKey.from_private_bytes(seed)
+        public = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        # did:key:z + base58btc(multicodec ed25519-pub 0xed 0x01 || the 32-byte key)
+        self.did = "did:key:z" + base58btc(b"\xed\x01" + public)
+
+    def token(self, audience: str, ttl: int = 60) -> str:
+        """A fresh caller token: header {alg, typ, kid}, claims {iss, sub, aud, iat, exp, jti}."""
+        header = {"alg": "EdDSA", "typ": "JWT", "kid": self.did + "#" + self.did[len("did:key:") :]}
+        now = int(time.time())
+        claims = {"iss": self.did, "sub": self.did, "aud": audience, "iat": now, "exp": now + ttl, "jti": str(uuid.uuid4())}
+        signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
+        return signing_input + "." + b64url(self.key.sign(signing_input.encode("ascii")))
+
+    def auth(self, audience: str):
+        return [("authorization", "Bearer " + self.token(audience))]
 
 
 def main() -> int:
@@ -28,22 +73,23 @@ def main() -> int:
     parser.add_argument("--content", required=True)
     parser.add_argument("--registry", required=True)
     parser.add_argument("--job", required=True)
-    # Caller tokens (EdDSA JWTs, see the README): an uploader's for the content
-    # store, the job's node's for the registry.
-    parser.add_argument("--content-token", required=True)
-    parser.add_argument("--registry-token", required=True)
+    # The job's node's Ed25519 seed (hex): this client signs its own caller
+    # tokens with it to watch the job, and uploads as an identity it makes.
+    parser.add_argument("--node-seed", required=True)
     parser.add_argument("--size", type=int, default=3 * 1024 * 1024 + 17)
     parser.add_argument("--chunk", type=int, default=256 * 1024)
     args = parser.parse_args()
 
     sys.path.insert(0, args.stubs)
+    uploader = Identity(os.urandom(32))
+    node = Identity(bytes.fromhex(args.node_seed))
+    result = {"node_did": node.did}
     import grpc
     from griot.content.v1 import content_service_pb2 as content_pb
     from griot.content.v1 import content_service_pb2_grpc as content_grpc
     from griot.registry.v1 import registry_service_pb2 as registry_pb
     from griot.registry.v1 import registry_service_pb2_grpc as registry_grpc
 
-    result = {}
 
     # 1. Upload in chunks, then read back.
     data = os.urandom(args.size)
@@ -68,7 +114,7 @@ def main() -> int:
 
     with grpc.insecure_channel(args.content) as channel:
         store = content_grpc.ContentServiceStub(channel)
-        uploaded = store.UploadBlob(chunks(), timeout=60, metadata=[("authorization", "Bearer " + args.content_token)])
+        uploaded = store.UploadBlob(chunks(), timeout=60, metadata=uploader.auth("griot-content"))
         result["upload"] = {
             "complete": uploaded.complete,
             "committed_size": uploaded.committed_size,
@@ -113,7 +159,7 @@ def main() -> int:
         for event in registry.WatchInstallation(
             registry_pb.WatchInstallationRequest(job_id=args.job),
             timeout=60,
-            metadata=[("authorization", "Bearer " + args.registry_token)],
+            metadata=node.auth("griot-registry"),
         ):
             if event.first_line != len(lines):
                 result["gap_or_duplicate_at"] = event.first_line
