@@ -4,7 +4,7 @@
  * variables as the service), without starting it.
  */
 import { contentStoreMigrations, registryMigrations } from '@griot/migrations';
-import { createLogger, openDatabase, readConfig, runMigrations, vars, type MigrateAction } from '@griot/server-kit';
+import { createLogger, embeddedDatabaseVar, openDatabase, readConfig, runMigrations, vars, type MigrateAction } from '@griot/server-kit';
 
 const ACTIONS: MigrateAction[] = ['latest', 'rollback', 'rollback-all'];
 const [target = 'all', action = 'latest'] = process.argv.slice(2);
@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     REGISTRY_DATABASE_URL: vars.postgresUrl(),
     CONTENT_DATABASE_URL: vars.postgresUrl(),
     GRIOT_DATA_DIR: vars.path('./.griot'),
+    GRIOT_EMBEDDED_DATABASE: embeddedDatabaseVar(),
     LOG_LEVEL: vars.logLevel('info'),
   });
   const logger = createLogger({ level: config.LOG_LEVEL });
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
     { name: 'content-store', url: config.CONTENT_DATABASE_URL, migrations: contentStoreMigrations, table: 'content_store_migrations' },
   ].filter((s) => target === 'all' || s.name === target);
   for (const s of services) {
-    const db = await openDatabase({ url: s.url, dataDir: config.GRIOT_DATA_DIR, name: s.name, logger });
+    const db = await openDatabase({ url: s.url, dataDir: config.GRIOT_DATA_DIR, name: s.name, logger, embedded: config.GRIOT_EMBEDDED_DATABASE });
     try {
       const names = await runMigrations(db.knex, s.migrations, s.table, action as MigrateAction);
       logger.info({ service: s.name, action, migrations: names }, names.length ? 'done' : 'nothing to do');

@@ -1,6 +1,8 @@
 /**
  * One database per service: PostgreSQL through knex and `pg` when a URL is
- * given, otherwise an embedded PGlite database under the data folder (in
+ * given; otherwise the service's database on the embedded PostgreSQL server
+ * of the data folder (see embedded-postgres.ts), or, when chosen (and always
+ * for `:memory:`), an embedded PGlite database under the data folder (in
  * process, through knex-pglite). Both offer LISTEN/NOTIFY: a dedicated `pg`
  * connection that reconnects by itself, or PGlite's in-process notifications.
  */
@@ -11,6 +13,7 @@ import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { acquireEmbeddedDatabase, type EmbeddedDatabaseKind } from './embedded-postgres';
 import { MemorySessionLocks, PgSessionLocks, type SessionLocks } from './session-locks';
 
 // BIGINT columns hold byte sizes and counts, far below 2^53: read them as numbers.
@@ -28,6 +31,8 @@ export interface DatabaseOptions {
   logger: Logger;
   /** Largest PostgreSQL connection pool (default 10). */
   poolMax?: number;
+  /** Which embedded database serves when there is no URL (default `postgres`; `:memory:` is always PGlite). */
+  embedded?: EmbeddedDatabaseKind;
 }
 
 /** A notification handler: receives the payload. */
@@ -49,7 +54,22 @@ export interface Database {
 
 /** Opens a service's database. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options) : openPglite(options);
+  if (options.url) return openPostgres(options.url, options);
+  if (options.dataDir === ':memory:' || options.embedded === 'pglite') return openPglite(options);
+  const embedded = await acquireEmbeddedDatabase(options.dataDir, options.name, options.logger);
+  try {
+    const db = await openPostgres(embedded.url, options);
+    return {
+      ...db,
+      async close() {
+        await db.close();
+        await embedded.release();
+      },
+    };
+  } catch (err) {
+    await embedded.release();
+    throw err;
+  }
 }
 
 async function openPglite(options: DatabaseOptions): Promise<Database> {

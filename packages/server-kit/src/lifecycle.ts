@@ -3,6 +3,7 @@
  * line and exit code 2; SIGTERM or SIGINT runs the graceful stop once and
  * exits 0; a second signal exits at once.
  */
+import { DataFolderInUseError } from '@griot/postgres-server';
 import { ConfigError } from './config';
 import { tuneHeapGrowth } from './heap-growth';
 
@@ -37,7 +38,9 @@ export function runUntilSignalled(start: () => Promise<Stop>, describe = 'griot'
         process.stderr.write(`${describe}: invalid configuration: ${err.message}\n`);
         process.exit(2);
       }
-      process.stderr.write(`${describe}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      // A data folder in use is the user's situation, not a bug: the message alone says what to do.
+      const detail = err instanceof DataFolderInUseError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+      process.stderr.write(`${describe}: failed to start: ${detail}\n`);
       process.exit(1);
     });
 }
