@@ -4,6 +4,10 @@
  * `pnpm typecheck` is the type check.
  * @type {import('jest').Config}
  */
+// Services that tests start with no database URL use PGlite, the tests' `pglite` kind, in process and in
+// the processes they spawn; test/launcher.test.ts sets `postgres` to run `pnpm start`'s embedded server.
+process.env.GRIOT_EMBEDDED_DATABASE ??= 'pglite';
+
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/test', '<rootDir>/migrations'],
@@ -14,5 +18,8 @@ module.exports = {
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 60000,
+  // PostgreSQL for the run (the machine's, or a private one from npm's binaries), and why suites were skipped.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   maxWorkers: 2,
 };

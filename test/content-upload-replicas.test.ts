@@ -15,7 +15,8 @@ import pg from 'pg';
 import { readContentStoreConfig, startContentStore, type RunningContentStore } from '@griot/content-store';
 import { content } from '@griot/proto';
 import { silentLogger } from '@griot/server-kit';
-import { createPostgresDatabase, DB_KINDS } from './support/database';
+import { createPostgresDatabase } from './support/database';
+import { describeIf, postgresKind } from './support/tools';
 import { bytesOf, expectFailure, failure, readAll, sha256, unary, upload, uploadMessages } from './support/content-store';
 import { callerInterceptor, CONTENT_AUDIENCE, newIdentity } from './support/fixtures';
 
@@ -24,7 +25,7 @@ const uploader = newIdentity();
 
 const KiB = 1024;
 
-(DB_KINDS.includes('postgres') ? describe : describe.skip)('content store uploads across two replicas', () => {
+describeIf([postgresKind()])('content store uploads across two replicas', () => {
   let db: { url: string; drop(): Promise<void> };
   let dataDir: string;
   let shift = 0;

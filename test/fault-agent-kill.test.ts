@@ -16,6 +16,7 @@ import { content, registry } from '@griot/proto';
 import { spawnGriot } from './support/process';
 import { packDirectory } from '../packages/cli/src/pack';
 import { createPostgresDatabase } from './support/database';
+import { describeIf, postgresKind } from './support/tools';
 import { newIdentity, nodeAuth, publishTestPackage, unary, type Identity } from './support/fixtures';
 import { killTree } from './support/kill-tree';
 import { startServiceProcess, type ServiceProcess } from './support/process';
@@ -27,7 +28,7 @@ const SWEEP_MS = 200;
 /** Longest a job may stay running after its agent died: the lease, a sweep, and slack for a busy machine. */
 const EXPIRY_BOUND_MS = LEASE_MS + SWEEP_MS + 5000;
 
-describe('agent killed in the middle of an install', () => {
+describeIf([postgresKind()])('agent killed in the middle of an install', () => {
   const databases: { drop(): Promise<void> }[] = [];
   const agents: ChildProcess[] = [];
   const operator = newIdentity();

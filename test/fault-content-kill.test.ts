@@ -13,6 +13,7 @@ import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
 import pg from 'pg';
 import { createPostgresDatabase } from './support/database';
+import { describeIf, postgresKind } from './support/tools';
 import { callerAuth, CONTENT_AUDIENCE, newIdentity } from './support/fixtures';
 import { killTree } from './support/kill-tree';
 import { startServiceProcess, type ServiceProcess } from './support/process';
@@ -52,7 +53,7 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
   }
 }
 
-describe('content store killed in the middle of an upload', () => {
+describeIf([postgresKind()])('content store killed in the middle of an upload', () => {
   let database: { url: string; drop(): Promise<void> };
   let dataDir: string;
   let service: ServiceProcess | undefined;

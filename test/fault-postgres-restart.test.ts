@@ -7,22 +7,23 @@
 import { randomUUID } from 'node:crypto';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { content, registry } from '@griot/proto';
-import { canRunPrivatePostgres, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
+import { startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
 import { startServiceProcess, type ServiceProcess } from './support/process';
 import { callerAuth, CONTENT_AUDIENCE, newIdentity } from './support/fixtures';
+import { describeIf, privatePostgres } from './support/tools';
 
 const OK = 0;
 const UNAVAILABLE = 14;
 
-(canRunPrivatePostgres() ? describe : describe.skip)('PostgreSQL restarted under load', () => {
+describeIf([privatePostgres()])('PostgreSQL restarted under load', () => {
   let pg: PrivatePostgres;
   let registryProcess: ServiceProcess;
   let contentProcess: ServiceProcess;
 
   beforeAll(async () => {
     pg = await startPrivatePostgres();
-    pg.createDatabase('griot_registry');
-    pg.createDatabase('griot_content');
+    await pg.createDatabase('griot_registry');
+    await pg.createDatabase('griot_content');
     contentProcess = await startServiceProcess('content-store', { CONTENT_DATABASE_URL: pg.urlFor('griot_content') });
     registryProcess = await startServiceProcess('registry', {
       REGISTRY_DATABASE_URL: pg.urlFor('griot_registry'),
@@ -33,7 +34,7 @@ const UNAVAILABLE = 14;
   afterAll(async () => {
     await registryProcess?.stop();
     await contentProcess?.stop();
-    pg?.destroy();
+    await pg?.destroy();
   });
 
   it('answers UNAVAILABLE while the database is down and recovers by itself', async () => {
@@ -70,9 +71,9 @@ const UNAVAILABLE = 14;
     };
 
     await until(OK, 10_000);
-    pg.stop();
+    await pg.stop();
     await until(UNAVAILABLE, 20_000);
-    pg.start();
+    await pg.start();
     await until(OK, 30_000);
     // Only OK and UNAVAILABLE were ever answered: no INTERNAL, no DEADLINE_EXCEEDED.
     expect([...seen].sort()).toEqual([OK, UNAVAILABLE]);

@@ -16,6 +16,7 @@ import { credentials } from '@grpc/grpc-js';
 import { registry } from '@griot/proto';
 import pg from 'pg';
 import { createPostgresDatabase } from './support/database';
+import { describeIf, postgresKind } from './support/tools';
 import { connect, newIdentity, nodeAuth, publishTestPackage, unary } from './support/fixtures';
 import { openReport, watchStrictly } from './support/job-streams';
 import { killTree } from './support/kill-tree';
@@ -25,7 +26,7 @@ const S = registry.InstallationStatus;
 const LINES = 400;
 const BATCH = 5;
 
-describe('a registry replica killed while watchers follow a job', () => {
+describeIf([postgresKind()])('a registry replica killed while watchers follow a job', () => {
   const databases: { drop(): Promise<void> }[] = [];
   let work: string;
   let registryUrl: string;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { registry } from '@griot/proto';
 import { createPostgresDatabase } from './support/database';
+import { describeIf, postgresKind } from './support/tools';
 import { connect, newIdentity, nodeAuth, publishTestPackage, unary } from './support/fixtures';
 import { openReport, watchStrictly } from './support/job-streams';
 import { startServiceProcess, type ServiceProcess } from './support/process';
@@ -17,7 +18,7 @@ import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 
 const S = registry.InstallationStatus;
 
-describe("a watcher's connection dropped", () => {
+describeIf([postgresKind()])("a watcher's connection dropped", () => {
   const databases: { drop(): Promise<void> }[] = [];
   let work: string;
   let contentProcess: ServiceProcess;

@@ -4,10 +4,11 @@
  * `pnpm load`.
  */
 import { formatLoadReport, runLoad } from '../bench/load-harness';
+import { describeIf, postgresKind, tool } from './support/tools';
 
 const SECONDS = Number(process.env.LOAD_TEST_SECONDS ?? 8);
 
-describe('mixed load', () => {
+describeIf([tool('h2load'), postgresKind()])('mixed load', () => {
   it(`holds uploads, downloads, registry reads and a reported, watched job for ${SECONDS} s with no error`, async () => {
     const report = await runLoad({ seconds: SECONDS });
     const table = formatLoadReport(report);

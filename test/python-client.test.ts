@@ -6,13 +6,14 @@
  * what they serve, half-closing its side as grpcurl does.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registry } from '@griot/proto';
 import { connect, newIdentity, nodeAuth, publishTestPackage, runFakeAgent, unary } from './support/fixtures';
 import { REPO_ROOT } from './support/process';
 import { startTestContentStore, startTestRegistry, type StartedService } from './support/services';
+import { describeIf, tool } from './support/tools';
 
 const PYTHON = '/usr/bin/python3';
 const PLUGIN = '/usr/bin/grpc_python_plugin';
@@ -34,8 +35,7 @@ function generateStubs(out: string): void {
   }
 }
 
-const available = existsSync(PYTHON) && existsSync(PLUGIN);
-(available ? describe : describe.skip)('a Python client', () => {
+describeIf([tool('python-grpc'), tool('protoc'), tool('grpc-python-plugin')])('a Python client', () => {
   let contentStore: StartedService;
   let registryService: StartedService;
   let stubs: string;

@@ -44,6 +44,7 @@ export async function startTestContentStore(
   const config = readContentStoreConfig({
     CONTENT_LISTEN: '127.0.0.1:0',
     GRIOT_DATA_DIR: dataDir,
+    GRIOT_EMBEDDED_DATABASE: 'pglite',
     ...(pg ? { CONTENT_DATABASE_URL: pg.url } : {}),
     ...env,
   });

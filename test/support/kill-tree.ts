@@ -4,15 +4,37 @@
  * child running (orphaned, still serving). Fault tests kill the whole tree.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * [pid, parent pid] of every process: from /proc on Linux (a slim container
+ * may have no `ps`), else from `ps`.
+ */
+function parentsOfAll(): [number, number][] {
+  if (existsSync('/proc/self/stat')) {
+    const out: [number, number][] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        out.push([Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])]);
+      } catch {
+        // Exited meanwhile.
+      }
+    }
+    return out;
+  }
+  return execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number))
+    .filter((p): p is [number, number] => p.length === 2 && p[0]! > 0 && !Number.isNaN(p[1]));
+}
 
 /** The pids of every descendant of `pid`, deepest first. */
 export function descendantsOf(pid: number): number[] {
   const children = new Map<number, number[]>();
-  for (const line of execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' }).split('\n')) {
-    const [child, parent] = line.trim().split(/\s+/).map(Number);
-    if (!child || parent === undefined) continue;
-    children.set(parent, [...(children.get(parent) ?? []), child]);
-  }
+  for (const [child, parent] of parentsOfAll()) children.set(parent, [...(children.get(parent) ?? []), child]);
   const out: number[] = [];
   const walk = (p: number): void => {
     for (const c of children.get(p) ?? []) {

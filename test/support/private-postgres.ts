@@ -1,87 +1,74 @@
 /**
  * A private PostgreSQL server for fault tests that stop and start it: its own
- * data folder and port, so restarting it never disturbs the machine's server
- * that other suites use. Runs as the `postgres` user (initdb refuses root).
+ * data folder and port, so restarting it never disturbs the server that other
+ * suites use. The binaries are npm's (@griot/postgres-server, which runs them
+ * as the `postgres` user when the tests run as root).
  */
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const BIN = '/usr/lib/postgresql/15/bin';
+import { embeddedPostgresAvailable, startPostgresServer, type PostgresServer } from '@griot/postgres-server';
 
 /** A private PostgreSQL server. */
 export interface PrivatePostgres {
-  /** `postgres://postgres@127.0.0.1:PORT/postgres`. */
+  /** `postgres://postgres:PASSWORD@127.0.0.1:PORT/postgres`. */
   adminUrl: string;
   /** A URL to a database of that name on this server. */
   urlFor(database: string): string;
   /** Creates a database. */
-  createDatabase(name: string): void;
-  /** Stops the server at once (fast shutdown: connections are cut). */
-  stop(): void;
-  /** Starts it again on the same port. */
-  start(): void;
+  createDatabase(name: string): Promise<void>;
+  /** Stops the server (fast shutdown: connections are cut) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  start(): Promise<void>;
   /** Stops it and deletes its data. */
-  destroy(): void;
+  destroy(): Promise<void>;
 }
 
-/** Whether this machine can run a private server (PostgreSQL 15 binaries and a postgres user). */
+/** Whether this machine can run a private server (the PostgreSQL binaries from npm). */
 export function canRunPrivatePostgres(): boolean {
-  try {
-    execFileSync('id', ['postgres'], { stdio: 'pipe' });
-    execFileSync(join(BIN, 'pg_ctl'), ['--version'], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-function asPostgres(cmd: string, args: string[]): void {
-  execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' });
+  return embeddedPostgresAvailable().ok;
 }
 
 /** Initializes and starts a private server on a free port. */
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'griot-pg-'));
-  chmodSync(dir, 0o700);
-  const { uid, gid } = { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) };
-  chownSync(dir, uid, gid);
-  const data = join(dir, 'data');
-  const port = await freePort();
-  asPostgres(join(BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync']);
-  const start = () =>
-    asPostgres(join(BIN, 'pg_ctl'), ['-D', data, '-w', '-t', '30', '-l', join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
-  const stop = () => asPostgres(join(BIN, 'pg_ctl'), ['-D', data, '-w', '-m', 'fast', 'stop']);
-  start();
-  const urlFor = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
+  chmodSync(dir, 0o711); // As root, the server runs as `postgres`, which must reach its data folder.
+  const dataDir = join(dir, 'data');
+  let server: PostgresServer | undefined;
+  try {
+    server = await startPostgresServer({ dataDir, fsync: false });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  // The URLs stay the same across restarts: same port, and the password is kept in the data folder.
+  const first = server;
+  const port = first.port;
+  const urlFor = (database: string) => first.url(database);
+  const stop = async () => {
+    const running = server;
+    server = undefined;
+    await running?.stop();
+  };
   return {
     adminUrl: urlFor('postgres'),
     urlFor,
-    createDatabase(name) {
-      asPostgres(join(BIN, 'psql'), ['-h', dir, '-p', String(port), '-U', 'postgres', '-c', `CREATE DATABASE ${name}`]);
+    createDatabase: (name) => {
+      if (!server) throw new Error('the private PostgreSQL server is stopped');
+      return server.createDatabase(name);
     },
     stop,
-    start,
-    destroy() {
+    async start() {
+      if (server) throw new Error('the private PostgreSQL server is already running');
+      server = await startPostgresServer({ dataDir, port, fsync: false });
+    },
+    async destroy() {
       try {
-        stop();
-      } catch {
-        // Already stopped.
+        await stop();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -37,7 +37,7 @@ async function prepare(kind: DbKind): Promise<{ dataDir: string; url?: string; c
 /** Starts a content store on port 0. */
 export async function startTestContentStore(kind: DbKind, env: NodeJS.ProcessEnv = {}): Promise<StartedService> {
   const p = await prepare(kind);
-  const config = readContentStoreConfig({ CONTENT_LISTEN: '127.0.0.1:0', CONTENT_DATABASE_URL: p.url, GRIOT_DATA_DIR: p.dataDir, ...env });
+  const config = readContentStoreConfig({ CONTENT_LISTEN: '127.0.0.1:0', CONTENT_DATABASE_URL: p.url, GRIOT_DATA_DIR: p.dataDir, GRIOT_EMBEDDED_DATABASE: 'pglite', ...env });
   const service = await startContentStore(config, silentLogger());
   return {
     address: service.address,
@@ -56,6 +56,7 @@ export async function startTestRegistry(kind: DbKind, contentStoreAddr = '127.0.
     REGISTRY_LISTEN: '127.0.0.1:0',
     REGISTRY_DATABASE_URL: p.url,
     GRIOT_DATA_DIR: p.dataDir,
+    GRIOT_EMBEDDED_DATABASE: 'pglite',
     CONTENT_STORE_ADDR: contentStoreAddr,
     ...env,
   });

@@ -6,7 +6,8 @@
 import pg from 'pg';
 import { silentLogger } from './logger';
 import { MemorySessionLocks, PgSessionLocks, SessionLockLostError, type SessionLocks } from './session-locks';
-import { createPostgresDatabase, DB_KINDS } from '../../../test/support/database';
+import { createPostgresDatabase } from '../../../test/support/database';
+import { describeIf, postgresKind } from '../../../test/support/tools';
 
 async function expectExclusive(a: SessionLocks, b: SessionLocks): Promise<void> {
   const signal = await a.tryLock('upload:1');
@@ -29,7 +30,7 @@ describe('MemorySessionLocks', () => {
   });
 });
 
-(DB_KINDS.includes('postgres') ? describe : describe.skip)('PgSessionLocks', () => {
+describeIf([postgresKind()])('PgSessionLocks', () => {
   let db: { url: string; drop(): Promise<void> };
   let a: PgSessionLocks;
   let b: PgSessionLocks;

@@ -7,6 +7,7 @@ import { Metadata } from '@grpc/grpc-js';
 import { registry } from '@griot/proto';
 import { readStatusDetails } from '@griot/server-kit';
 import { createPostgresDatabase, DB_KINDS } from '../../../test/support/database';
+import { describeIf, postgresKind } from '../../../test/support/tools';
 import {
   call,
   eventually,
@@ -453,7 +454,7 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
   });
 });
 
-(DB_KINDS.includes('postgres') ? describe : describe.skip)('watches across replicas on PostgreSQL', () => {
+describeIf([postgresKind()])('watches across replicas on PostgreSQL', () => {
   it('delivers every line in order and the final status to watchers on another replica', async () => {
     const database = await createPostgresDatabase();
     const store = await stubContentStore();

@@ -9,6 +9,7 @@ import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { registry } from '@griot/proto';
 import { readStatusDetails } from '@griot/server-kit';
 import { createPostgresDatabase, DB_KINDS } from '../../../test/support/database';
+import { describeIf, postgresKind } from '../../../test/support/tools';
 import {
   call,
   eventually,
@@ -181,7 +182,7 @@ describe.each(DB_KINDS)('yanked versions on %s', (kind) => {
   });
 });
 
-const postgresOnly = DB_KINDS.includes('postgres') ? describe : describe.skip;
+const postgresOnly = describeIf([postgresKind()]);
 postgresOnly('a yank seen by another replica on postgres', () => {
   it("answers the yank from another replica's GetPackage within the cache's bound", async () => {
     const db = await createPostgresDatabase();
