@@ -2,7 +2,7 @@
  * The watchers of the registry's watch benchmark, in a process of their own
  * (so that decoding 100 streams does not share an event loop with the
  * reporter or the servers under test). Started by bench/registry.ts with
- * fork(): argv is `<count> <address>...`; for each `{ jobId, lines, authorization }` the
+ * fork(): argv is `<count> <address>...`; for each `{ jobId, lines, authorizations }` the
  * parent sends, it opens `count` watches spread over the addresses, answers
  * `{ ready }` once all are open and `{ summary }` once all ended. Each line is `<send time> line <n> …`, the send time in
  * ms since the epoch (fractional) read by the reporter from the same clock as
@@ -93,7 +93,7 @@ function scanResponse(buf: Buffer): ScannedResponse {
 }
 
 /** Opens `count` watches of a job spread over the clients; resolves with the summary once every stream ended. */
-async function watchJob(clients: Client[], jobId: string, authorization: string, total: number, count: number, onReady: () => void): Promise<unknown> {
+async function watchJob(clients: Client[], jobId: string, authorizations: string[], total: number, count: number, onReady: () => void): Promise<unknown> {
   const latencies = new Float64Array(total * count);
   let n = 0;
   const errors: string[] = [];
@@ -101,12 +101,12 @@ async function watchJob(clients: Client[], jobId: string, authorization: string,
   const worstPerSecond: number[] = [];
   const ready: Promise<void>[] = [];
   const serialize = (r: registry.WatchInstallationRequest) => Buffer.from(registry.WatchInstallationRequest.encode(r).finish());
-  // Watching a job needs a caller token of its node, its creator or an operator: the parent's, for this job.
-  const metadata = new Metadata();
-  metadata.set('authorization', authorization);
   const done = Array.from({ length: count }, (_, i) =>
     new Promise<number>((resolve, reject) => {
       let received = 0;
+      // Watching a job needs a caller token of its node, its creator or an operator: the parent's, one per watch (a token is used once).
+      const metadata = new Metadata();
+      metadata.set('authorization', authorizations[i]!);
       const stream = clients[i % clients.length]!.makeServerStreamRequest(WATCH_PATH, serialize, scanResponse, registry.WatchInstallationRequest.fromPartial({ jobId, fromLine: 0 }), metadata);
       ready.push(new Promise((r) => stream.once('metadata', () => r())));
       stream.on('data', (m: ScannedResponse) => {
@@ -136,9 +136,9 @@ async function watchJob(clients: Client[], jobId: string, authorization: string,
 async function main(): Promise<void> {
   const [countText, ...addresses] = process.argv.slice(2);
   const clients = addresses.map((a) => new Client(a, credentials.createInsecure()));
-  // One job at a time, as the parent asks: `{ jobId, lines, authorization }` → `{ ready: true }`, then `{ summary }`.
-  process.on('message', (m: { jobId: string; lines: number; authorization: string }) => {
-    watchJob(clients, m.jobId, m.authorization, m.lines, Number(countText), () => process.send!({ ready: true })).then(
+  // One job at a time, as the parent asks: `{ jobId, lines, authorizations }` → `{ ready: true }`, then `{ summary }`.
+  process.on('message', (m: { jobId: string; lines: number; authorizations: string[] }) => {
+    watchJob(clients, m.jobId, m.authorizations, m.lines, Number(countText), () => process.send!({ ready: true })).then(
       (summary) => process.send!({ summary }),
       (err: unknown) => {
         process.stderr.write(`watchers failed: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -303,7 +303,8 @@ async function reportAndWatch(
   const run = async (lines: number) => {
     const job = ((await unary(clientA, C.createInstallation, { packageId, targetNodeId: node }, auth())) as registry.CreateInstallationResponse).installation!;
     await unary(clientA, C.claimInstallation, { waitMillis: 0 }, auth());
-    child.send({ jobId: job.jobId, lines, authorization: auth().get('authorization')[0] });
+    // One token per watch: a service accepts each token once.
+    child.send({ jobId: job.jobId, lines, authorizations: Array.from({ length: watcherCount }, () => auth().get('authorization')[0]) });
     await next('ready');
     await new Promise((r) => setTimeout(r, 500));
     const cpu = await cpuSnapshot(url, [a, b], child.pid!);

@@ -34,6 +34,16 @@ function badTokens(caller: Identity): [string, () => Metadata, string][] {
       () => bearer(`Bearer ${createCallerToken({ keyPair: caller.keyPair, audience: CONTENT_AUDIENCE, ttlSeconds: 60, now: new Date(Date.now() - 10 * 60_000) })}`),
       'TOKEN_EXPIRED',
     ],
+    [
+      'a token that expired 3 s ago (within the skew, which applies to iat only)',
+      () => bearer(`Bearer ${createCallerToken({ keyPair: caller.keyPair, audience: CONTENT_AUDIENCE, ttlSeconds: 60, now: new Date(Date.now() - 63_000) })}`),
+      'TOKEN_EXPIRED',
+    ],
+    [
+      'a token dated 60 s in the future',
+      () => bearer(`Bearer ${createCallerToken({ keyPair: caller.keyPair, audience: CONTENT_AUDIENCE, ttlSeconds: 60, now: new Date(Date.now() + 60_000) })}`),
+      'TOKEN_NOT_YET_VALID',
+    ],
     ['a token living too long', () => bearer(`Bearer ${createCallerToken({ keyPair: caller.keyPair, audience: CONTENT_AUDIENCE, ttlSeconds: 3600 })}`), 'TOKEN_LIFETIME_TOO_LONG'],
     [
       "another DID's signature on the caller's claims",

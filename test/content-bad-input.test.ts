@@ -214,15 +214,16 @@ describe.each(DB_KINDS)('content store bad input on %s', (kind) => {
     const BAD_UUIDS = ['', 'nope', '123e4567-e89b-12d3-a456-42661417400', '123e4567-e89b-12d3-a456-42661417400g'];
     it.each(BAD_UUIDS)('rejects the malformed UUID %j in every call that takes one', async (bad) => {
       const reason = bad === '' ? 'MISSING_FIELD' : 'INVALID_UUID';
-      const calls: [string, Promise<unknown>][] = [
-        ['id', unary(t.client, 'getManifest', { id: bad })],
-        ['id', unary(t.client, 'deleteManifest', { id: bad })],
-        ['upload_id', unary(t.client, 'getUploadStatus', { uploadId: bad })],
-        ['content_id', readAll(t.client, { target: { $case: 'contentId', contentId: bad } }).then((r) => Promise.reject(r.error))],
-        ['content_ref.manifest_id', readAll(t.client, { target: { $case: 'contentRef', contentRef: { manifestId: bad, contentKey: 'k' } } }).then((r) => Promise.reject(r.error))],
+      // Made one at a time: a call made early would fail unobserved while an earlier one is awaited.
+      const calls: [string, () => Promise<unknown>][] = [
+        ['id', () => unary(t.client, 'getManifest', { id: bad })],
+        ['id', () => unary(t.client, 'deleteManifest', { id: bad })],
+        ['upload_id', () => unary(t.client, 'getUploadStatus', { uploadId: bad })],
+        ['content_id', () => readAll(t.client, { target: { $case: 'contentId', contentId: bad } }).then((r) => Promise.reject(r.error))],
+        ['content_ref.manifest_id', () => readAll(t.client, { target: { $case: 'contentRef', contentRef: { manifestId: bad, contentKey: 'k' } } }).then((r) => Promise.reject(r.error))],
       ];
       for (const [field, call] of calls) {
-        const f = await expectFailure(call);
+        const f = await expectFailure(call());
         expect({ field, code: f.code, reason: f.reason }).toEqual({ field, code: status.INVALID_ARGUMENT, reason });
         expect(f.message.startsWith(`${field}: `)).toBe(true);
       }

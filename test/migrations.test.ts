@@ -206,4 +206,38 @@ describe.each(DB_KINDS)('migrations on %s', (kind) => {
       expect(await tableNames(t.db.knex)).toEqual(expect.arrayContaining(['labox_manifests', 'labox_contents', 'content_blobs', 'content_uploads']));
     });
   });
+  describe.each(['registry', 'content-store'] as const)('used tokens and service keys of the %s (registry 007, content store 004)', (service) => {
+    let t: TestDatabase;
+    beforeAll(async () => {
+      t = await createTestDatabase(kind, service);
+    });
+    afterAll(() => t.drop());
+
+    it('creates used_tokens with its key and the expiry index, and service_keys', async () => {
+      const used = await columns(t.db.knex, 'used_tokens');
+      expect(Object.keys(used)).toEqual(['token_key', 'expires_at']);
+      expectColumn(used, 'token_key', 'text', false);
+      expectColumn(used, 'expires_at', 'timestamp with time zone', false);
+      expect(await indexDefs(t.db.knex, 'used_tokens')).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/UNIQUE INDEX used_tokens_pkey .*\(token_key\)/),
+          expect.stringMatching(/INDEX idx_used_tokens_expires_at ON public\.used_tokens USING btree \(expires_at\)/),
+        ]),
+      );
+      const keys = await columns(t.db.knex, 'service_keys');
+      expect(Object.keys(keys)).toEqual(['name', 'value', 'created_at']);
+      expectColumn(keys, 'value', 'text', false);
+      expectColumn(keys, 'created_at', 'timestamp with time zone', false, /now\(\)/);
+      await t.db.knex('used_tokens').insert({ token_key: 'k', expires_at: new Date() });
+      await expect(t.db.knex('used_tokens').insert({ token_key: 'k', expires_at: new Date() })).rejects.toMatchObject({ code: '23505' });
+    });
+
+    it('drops both tables on rollback and makes them again', async () => {
+      const { migrations, tableName } = SERVICE_MIGRATIONS[service];
+      await runMigrations(t.db.knex, migrations, tableName, 'rollback-all');
+      expect(await tableNames(t.db.knex)).toEqual(expect.not.arrayContaining(['used_tokens', 'service_keys']));
+      await runMigrations(t.db.knex, migrations, tableName);
+      expect(await tableNames(t.db.knex)).toEqual(expect.arrayContaining(['used_tokens', 'service_keys']));
+    });
+  });
 });

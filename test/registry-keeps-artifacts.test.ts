@@ -34,7 +34,7 @@ describe.each(DB_KINDS)('the registry keeps the artifacts it registers, on %s', 
     const pg = kind === 'postgres' ? await createPostgresDatabase() : undefined;
     dropRegistryDb = pg?.drop;
     registryService = await startRegistry(
-      readRegistryConfig({ REGISTRY_LISTEN: '127.0.0.1:0', REGISTRY_DATABASE_URL: pg?.url, GRIOT_DATA_DIR: registryDataDir, CONTENT_STORE_ADDR: store.service.address, LOG_LEVEL: 'silent' }),
+      readRegistryConfig({ REGISTRY_LISTEN: '127.0.0.1:0', REGISTRY_DATABASE_URL: pg?.url, GRIOT_DATA_DIR: registryDataDir, GRIOT_EMBEDDED_DATABASE: 'pglite', CONTENT_STORE_ADDR: store.service.address, LOG_LEVEL: 'silent' }),
       silentLogger(),
     );
     clients = connect({ content: store.service.address, registry: registryService.address });

@@ -6,10 +6,12 @@ import type { Migration } from '../migration';
 import * as laboxSchema from './001_labox_schema';
 import * as blobsAndUploads from './002_blobs_and_uploads';
 import * as manifestCreator from './003_manifest_creator';
+import * as usedTokens from './004_used_tokens';
 
 /** Every content-store migration, oldest first. */
 export const contentStoreMigrations: Migration[] = [
   { name: '001_labox_schema', ...laboxSchema },
   { name: '002_blobs_and_uploads', ...blobsAndUploads },
   { name: '003_manifest_creator', ...manifestCreator },
+  { name: '004_used_tokens', ...usedTokens },
 ];

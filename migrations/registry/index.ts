@@ -9,6 +9,7 @@ import * as manifestPathIndex from './003_manifest_path_index';
 import * as installationLogLines from './004_installation_log_lines';
 import * as packageOwners from './005_package_owners';
 import * as installationCreator from './006_installation_creator';
+import * as usedTokens from './007_used_tokens';
 
 /** Every registry migration, oldest first. */
 export const registryMigrations: Migration[] = [
@@ -18,4 +19,5 @@ export const registryMigrations: Migration[] = [
   { name: '004_installation_log_lines', ...installationLogLines },
   { name: '005_package_owners', ...packageOwners },
   { name: '006_installation_creator', ...installationCreator },
+  { name: '007_used_tokens', ...usedTokens },
 ];

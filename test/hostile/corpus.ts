@@ -35,8 +35,12 @@ export interface HostileCase {
   method: string;
   /** What the case sends, in words. */
   note?: string;
-  /** Send the seeded node's token. */
-  auth?: boolean;
+  /**
+   * Send a fresh caller token of the seeded node (registry) or author
+   * (content store); `replayed`: send the case twice with one token, and
+   * check the second answer.
+   */
+  auth?: boolean | 'replayed';
   /** A client deadline this many milliseconds after the call starts. */
   deadlineMs?: number;
   /** Extra request headers: `count` (default 1) of `bytes` bytes each. */
@@ -54,7 +58,7 @@ export function loadCorpus(): HostileCase[] {
   return raw.cases;
 }
 
-/** What the suite seeded, by placeholder name (`$NAME` in the corpus). */
+/** What the suite seeded, by placeholder name (`$NAME` in the corpus); a function makes a new value at each use (tokens). */
 export type Seeds = Record<string, unknown>;
 
 const SERVICES = {
@@ -94,7 +98,8 @@ export function fill(value: unknown, seeds: Seeds): unknown {
     const name = value.slice(1);
     if (name === 'FRESH_UUID') return randomUUID();
     if (!(name in seeds)) throw new Error(`the corpus names $${name}, which the suite did not seed`);
-    return seeds[name];
+    const seeded = seeds[name];
+    return typeof seeded === 'function' ? (seeded as () => unknown)() : seeded;
   }
   if (Array.isArray(value)) return value.map((v) => fill(v, seeds));
   if (value !== null && typeof value === 'object') {
@@ -121,12 +126,19 @@ function requestBytes(c: HostileCase, send: { request: Record<string, unknown>; 
   return payload;
 }
 
-/** Sends one case; resolves with what the service answered. */
+/** Sends one case; resolves with what the service answered (to the second send of a `replayed` case). */
 export async function sendCase(c: HostileCase, targets: { address: Record<ServiceName, string>; client: Record<ServiceName, RawClient> }, seeds: Seeds): Promise<Outcome> {
+  if (!c.auth) return sendOnce(c, targets, seeds, undefined);
+  // The registry's cases act as the seeded node, the content store's as the seeded author.
+  const token = String(fill(c.service === 'content' ? '$CONTENT_TOKEN' : '$NODE_TOKEN', seeds));
+  if (c.auth === 'replayed') await sendOnce(c, targets, seeds, token);
+  return sendOnce(c, targets, seeds, token);
+}
+
+async function sendOnce(c: HostileCase, targets: { address: Record<ServiceName, string>; client: Record<ServiceName, RawClient> }, seeds: Seeds, token: string | undefined): Promise<Outcome> {
   const info = methodInfo(c);
   const metadata = new Metadata();
-  // The registry's cases act as the seeded node, the content store's as the seeded author.
-  if (c.auth) metadata.set('authorization', String(seeds[c.service === 'content' ? 'CONTENT_TOKEN' : 'NODE_TOKEN']));
+  if (token !== undefined) metadata.set('authorization', token);
   const extra = c.metadata?.count ?? 1;
   for (let i = 0; c.metadata && i < extra; i++) metadata.set(extra === 1 ? c.metadata.key : `${c.metadata.key}-${i}`, 'a'.repeat(c.metadata.bytes));
   const deadline = c.deadlineMs === undefined ? undefined : new Date(Date.now() + c.deadlineMs);

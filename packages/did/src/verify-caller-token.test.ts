@@ -85,10 +85,21 @@ describe('verifyCallerToken', () => {
     const token = createCallerToken({ keyPair: node, audience, now, ttlSeconds: 60 });
     const at = (offsetSeconds: number) => new Date(now.getTime() + offsetSeconds * 1000);
 
-    it('accepts the token until exp plus the skew, then reports TOKEN_EXPIRED', () => {
-      expect(verifyCallerToken(token, { audience, now: at(89) }).did).toBe(nodeDid);
-      expect(reasonOf(token, { now: at(90) })).toBe('TOKEN_EXPIRED');
-      expect(reasonOf(token, { now: at(65), maxSkewSeconds: 0 })).toBe('TOKEN_EXPIRED');
+    it('accepts the token until exp exactly, skew or not, then reports TOKEN_EXPIRED', () => {
+      expect(verifyCallerToken(token, { audience, now: at(59) }).did).toBe(nodeDid);
+      expect(reasonOf(token, { now: at(60) })).toBe('TOKEN_EXPIRED');
+      expect(reasonOf(token, { now: at(61), maxSkewSeconds: 600 })).toBe('TOKEN_EXPIRED');
+      expect(reasonOf(token, { now: at(60), maxSkewSeconds: 0 })).toBe('TOKEN_EXPIRED');
+    });
+
+    it('never accepts a token dated in the future after iat + the maximum lifetime', () => {
+      // Dated 30 s ahead (within the skew) and living the whole 300 s.
+      const ahead = createCallerToken({ keyPair: node, audience, now: at(30), ttlSeconds: 300 });
+      expect(verifyCallerToken(ahead, { audience, now }).did).toBe(nodeDid);
+      expect(verifyCallerToken(ahead, { audience, now: at(329) }).did).toBe(nodeDid);
+      expect(reasonOf(ahead, { now: at(330) })).toBe('TOKEN_EXPIRED');
+      // Dated beyond the skew: refused at once.
+      expect(reasonOf(createCallerToken({ keyPair: node, audience, now: at(31), ttlSeconds: 60 }), { now })).toBe('TOKEN_NOT_YET_VALID');
     });
 
     it('accepts an iat up to the skew in the future, then reports TOKEN_NOT_YET_VALID', () => {

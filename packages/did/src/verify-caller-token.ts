@@ -78,6 +78,21 @@ function issuerPublicKey(iss: string): Uint8Array {
  * and the README). The issuer's public key comes from the `iss` did:key,
  * offline; the signature is checked before any claim is trusted.
  *
+ * Time rules, with `now` the verifier's clock, in whole seconds:
+ * - `exp - iat` is at most `maxTtlSeconds` (300): TOKEN_LIFETIME_TOO_LONG;
+ * - `iat` (and `nbf` when present) may be at most `maxSkewSeconds` (30) after
+ *   `now`, for a caller whose clock is ahead: later is TOKEN_NOT_YET_VALID;
+ * - `exp` is honoured exactly: from `now >= exp` on, TOKEN_EXPIRED. The skew
+ *   is spent on the start only, so a token is never accepted after its `exp`,
+ *   hence never after `iat + maxTtlSeconds`, and a caller cannot stretch a
+ *   token by dating it in the future: it is accepted during at most
+ *   `maxTtlSeconds + maxSkewSeconds` of the verifier's time. A caller whose
+ *   clock is behind loses that much of its token's life.
+ *
+ * This function does not remember tokens: a service refuses a second use of
+ * a `jti` (see `@griot/server-kit`'s caller authentication), for which it
+ * keeps the `jti` until `expiresAt` plus the skew.
+ *
  * @param token - The compact JWT.
  * @param options - Audience, clock skew, maximum lifetime and clock.
  * @returns The caller's DID and the token's id and times.
@@ -138,8 +153,9 @@ export function verifyCallerToken(token: string, options: VerifyCallerTokenOptio
   if (notBefore > now + maxSkew) {
     throw new TokenError('TOKEN_NOT_YET_VALID', `token is valid from ${notBefore}, now is ${now} (skew ${maxSkew}s)`);
   }
-  if (now >= exp + maxSkew) {
-    throw new TokenError('TOKEN_EXPIRED', `token expired at ${exp}, now is ${now} (skew ${maxSkew}s)`);
+  // No skew after exp: see the time rules above.
+  if (now >= exp) {
+    throw new TokenError('TOKEN_EXPIRED', `token expired at ${exp}, now is ${now}`);
   }
   return { did: iss, jti, issuedAt: iat, expiresAt: exp };
 }

@@ -6,10 +6,10 @@
  * audited, the unique index holds on unyanked name@version, and rollback
  * then latest again works.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { registryMigrations } from '@griot/migrations';
-import { runMigrations, silentLogger, type Logger } from '@griot/server-kit';
+import { PageTokens, runMigrations, silentLogger, type Logger } from '@griot/server-kit';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from '../../../test/support/database';
 import type { ArtifactChecker } from '../src/clients/content-store-client';
 import { logMigrationYanks } from '../src/domain/owners';
@@ -136,7 +136,7 @@ describe.each(DB_KINDS)('migration 005 on %s', (kind) => {
   });
 
   it('refuses to unyank a duplicate while the first registration holds its name@version', async () => {
-    const domain = new Packages({ db: t.db.knex, artifacts: {} as ArtifactChecker, maxManifestBytes: 64 * 1024, cacheSize: 0 });
+    const domain = new Packages({ db: t.db.knex, artifacts: {} as ArtifactChecker, maxManifestBytes: 64 * 1024, cacheSize: 0, pageTokens: new PageTokens(randomBytes(32)) });
     await expect(domain.unyank(alice, id('hello-1.0.0-alice-again'))).rejects.toMatchObject({ reason: 'VERSION_EXISTS', metadata: { packageId: id('hello-1.0.0-alice') } });
     await expect(domain.unyank(bob, id('hello-1.0.1-bob'))).rejects.toMatchObject({ reason: 'NOT_A_PACKAGE_OWNER', metadata: { owners: alice } });
     expect((await packages()).filter((r) => r.yanked)).toHaveLength(Object.keys(expectedYanks).length);

@@ -1,7 +1,7 @@
 /**
  * `griot token --key FILE [--audience NAME] [--ttl SECONDS]`: prints a caller
  * token (an EdDSA JWT signed by the key's did:key), for calling the services
- * with other tools:
+ * with other tools. A service accepts a token once: make one per call.
  * `grpcurl -H "authorization: Bearer $(griot token --key me.json --audience griot-content)" …`.
  * `--node FILE` is accepted as the key too.
  */
@@ -14,7 +14,7 @@ import { loadCallerKey } from '../key-files';
 export const tokenCommand: Command = {
   name: 'token',
   usage: 'token --key FILE [--audience griot-registry|griot-content] [--ttl SECONDS]',
-  summary: "print a short-lived caller token (EdDSA JWT) for other tools' authorization headers; --audience names the service (default griot-registry)",
+  summary: "print a short-lived caller token (EdDSA JWT, good for one call) for other tools' authorization headers; --audience names the service (default griot-registry)",
   options: { key: { type: 'string', short: 'k' }, node: { type: 'string', short: 'n' }, ttl: { type: 'string' } },
   args: { min: 0, max: 0 },
   async run(ctx) {

@@ -11,13 +11,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   alreadyExists,
   Code,
-  decodePageToken,
-  encodePageToken,
   GriotError,
   invalidArgument,
   invalidField,
   notFound,
   resolvePageSize,
+  type PageTokens,
 } from '@griot/server-kit';
 import { blobRepository, type BlobKey, type BlobRecord } from '../repository/blob-repository';
 import {
@@ -119,10 +118,12 @@ export class Manifests {
   /**
    * @param deps - Database, storages, clock, limits.
    * @param access - Who may create and delete.
+   * @param pageTokens - The deployment's page tokens.
    */
   constructor(
     private readonly deps: ContentDeps,
     private readonly access: ContentAccess,
+    private readonly pageTokens: PageTokens,
   ) {}
 
   /**
@@ -229,10 +230,10 @@ export class Manifests {
     const pageSize = resolvePageSize(input.pageSize, MANIFEST_PAGE);
     const filter: ManifestFilter = { tags, classId, createdAfter: input.createdAfter, createdBefore: input.createdBefore };
     const query = { tags, classId, after: input.createdAfter?.toISOString(), before: input.createdBefore?.toISOString() };
-    const cursor = decodePageToken<ManifestCursor>(input.pageToken, query);
+    const cursor = this.pageTokens.decode<ManifestCursor>(input.pageToken, query);
     if (cursor !== undefined && !isCursor(cursor)) throw invalidField('page_token', 'INVALID_PAGE_TOKEN', 'is not a page token issued by this service');
     const page = await manifestRepository.list(this.deps.db, filter, cursor, pageSize);
-    return { manifests: page.manifests, nextPageToken: page.more && page.last ? encodePageToken(query, page.last) : '' };
+    return { manifests: page.manifests, nextPageToken: page.more && page.last ? this.pageTokens.encode(query, page.last) : '' };
   }
 
   /**

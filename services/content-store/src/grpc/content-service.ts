@@ -41,13 +41,13 @@ export interface ContentAuth {
 export function contentServiceHandlers(domain: ContentDomain, auth: ContentAuth): ServiceHandlers<typeof content.ContentServiceService> {
   const { uploads, manifests, reads, access } = domain;
   const { authenticate } = auth;
-  const reader = (metadata: Metadata): void => {
-    if (auth.requireReadAuth) authenticate(metadata);
+  const reader = async (metadata: Metadata): Promise<void> => {
+    if (auth.requireReadAuth) await authenticate(metadata);
   };
   return {
     async uploadBlob(requests, ctx) {
       // Before a byte of the stream is read.
-      access.requireWriter(authenticate(ctx.metadata));
+      access.requireWriter(await authenticate(ctx.metadata));
       const outcome = await uploads.upload(requests, ctx.signal);
       return {
         uploadId: outcome.uploadId,
@@ -59,7 +59,7 @@ export function contentServiceHandlers(domain: ContentDomain, auth: ContentAuth)
     },
 
     async getUploadStatus(request, ctx) {
-      reader(ctx.metadata);
+      await reader(ctx.metadata);
       const { upload, blob } = await uploads.status(request.uploadId);
       return {
         uploadId: upload.uploadId,
@@ -71,17 +71,17 @@ export function contentServiceHandlers(domain: ContentDomain, auth: ContentAuth)
     },
 
     async findMissingBlobs(request, ctx) {
-      reader(ctx.metadata);
+      await reader(ctx.metadata);
       return { missingSha256: await uploads.findMissing(request.storageName, request.sha256) };
     },
 
     async getBlob(request, ctx) {
-      reader(ctx.metadata);
+      await reader(ctx.metadata);
       return { blob: toBlobMessage(await uploads.getBlob(request.sha256, request.storageName)) };
     },
 
     async createManifest(request, ctx) {
-      const caller = authenticate(ctx.metadata);
+      const caller = await authenticate(ctx.metadata);
       const { manifest, alreadyExisted } = await manifests.create(caller, {
         manifestId: request.manifestId,
         classId: request.classId,
@@ -102,12 +102,12 @@ export function contentServiceHandlers(domain: ContentDomain, auth: ContentAuth)
     },
 
     async getManifest(request, ctx) {
-      reader(ctx.metadata);
+      await reader(ctx.metadata);
       return { manifest: toManifestMessage(await manifests.get(request.id)) };
     },
 
     async listManifests(request, ctx) {
-      reader(ctx.metadata);
+      await reader(ctx.metadata);
       const page = await manifests.list({
         tags: request.tags,
         classId: request.classId,
@@ -120,12 +120,12 @@ export function contentServiceHandlers(domain: ContentDomain, auth: ContentAuth)
     },
 
     async deleteManifest(request, ctx) {
-      const { manifest, deletedSha256 } = await manifests.delete(authenticate(ctx.metadata), request.id);
+      const { manifest, deletedSha256 } = await manifests.delete(await authenticate(ctx.metadata), request.id);
       return { manifest: toManifestMessage(manifest), deletedSha256 };
     },
 
     async readContent(request, ctx, send) {
-      reader(ctx.metadata);
+      await reader(ctx.metadata);
       // Chunks are read with room for the response header, so the codec sends them without a copy.
       await reads.read({ target: request.target, offset: request.offset, limit: request.limit }, ctx.signal, (chunk) => send(chunk), READ_BUFFERS);
     },

@@ -13,13 +13,12 @@
  * not the caller's is PERMISSION_DENIED.
  */
 import {
-  decodePageToken,
-  encodePageToken,
   failedPrecondition,
   invalidArgument,
   invalidField,
   notFound,
   resolvePageSize,
+  type PageTokens,
 } from '@griot/server-kit';
 import { requireJobNode, type JobAccess } from '../auth/job-access';
 import type { InstallationEvents } from '../events/installation-events';
@@ -51,6 +50,8 @@ export interface InstallationDeps {
   maxClaimWaitMs: number;
   /** Report batching and leases. */
   report: ReportSessionOptions;
+  /** The deployment's page tokens. */
+  pageTokens: PageTokens;
 }
 
 /** The filters and page of a listing, as the caller sent them. */
@@ -161,12 +162,12 @@ export class Installations {
     };
     // The page token is bound to the query, the caller's scope included.
     const query = { kind: 'installations', ...filters };
-    const after = readCursor(decodePageToken<unknown>(input.pageToken, query));
+    const after = readCursor(this.deps.pageTokens.decode<unknown>(input.pageToken, query));
     const { rows, more } = await this.deps.installations.list(filters, pageSize, after);
     const last = rows[rows.length - 1];
     return {
       rows,
-      nextPageToken: more && last ? encodePageToken(query, { t: last.createdAtMicros, id: last.jobId } satisfies InstallationCursor) : '',
+      nextPageToken: more && last ? this.deps.pageTokens.encode(query, { t: last.createdAtMicros, id: last.jobId } satisfies InstallationCursor) : '',
     };
   }
 

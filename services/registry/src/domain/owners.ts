@@ -15,14 +15,13 @@
 import type { Knex } from 'knex';
 import {
   Code,
-  decodePageToken,
-  encodePageToken,
   GriotError,
   invalidField,
   notFound,
   permissionDenied,
   resolvePageSize,
   type Logger,
+  type PageTokens,
 } from '@griot/server-kit';
 import { PackageOwnersRepository, type PackageAuditRow, type PackageOwnerRow } from '../repository/package-owners-repository';
 import { requireDid } from './identifiers';
@@ -75,8 +74,14 @@ export function requireOwner(caller: string, name: string, owners: PackageOwnerR
 export class PackageOwners {
   private readonly owners: PackageOwnersRepository;
 
-  /** @param db - The registry's database (owner changes run in transactions on it). */
-  constructor(private readonly db: Knex) {
+  /**
+   * @param db - The registry's database (owner changes run in transactions on it).
+   * @param pageTokens - The deployment's page tokens (audit pages).
+   */
+  constructor(
+    private readonly db: Knex,
+    private readonly pageTokens: PageTokens,
+  ) {
     this.owners = new PackageOwnersRepository(db);
   }
 
@@ -143,13 +148,13 @@ export class PackageOwners {
     const name = requirePackageName(nameValue);
     const pageSize = resolvePageSize(pageSizeValue, AUDIT_PAGE_SIZE);
     const query = { kind: 'package-owners', name };
-    const after = readAuditCursor(decodePageToken<unknown>(pageToken, query));
+    const after = readAuditCursor(this.pageTokens.decode<unknown>(pageToken, query));
     const owners = await this.owners.owners(name);
     // A registered name always has an owner: the last one cannot be removed.
     if (owners.length === 0) throw notFound('PackageName', name, `no package named ${name} is registered`);
     const { rows, more } = await this.owners.auditPage(name, pageSize, after);
     const last = rows[rows.length - 1];
-    return { owners, audit: rows, nextPageToken: more && last ? encodePageToken(query, { id: last.id }) : '' };
+    return { owners, audit: rows, nextPageToken: more && last ? this.pageTokens.encode(query, { id: last.id }) : '' };
   }
 }
 

@@ -25,14 +25,13 @@ import type { Knex } from 'knex';
 import {
   alreadyExists,
   Code,
-  decodePageToken,
-  encodePageToken,
   GriotError,
   invalidArgument,
   invalidField,
   notFound,
   resolvePageSize,
   stableJson,
+  type PageTokens,
   type Logger,
 } from '@griot/server-kit';
 import type { ArtifactChecker } from '../clients/content-store-client';
@@ -73,6 +72,8 @@ export interface PackagesDeps {
   cacheSize: number;
   /** How long a cached package is kept, in milliseconds (default {@link PACKAGE_CACHE_TTL_MS}). */
   cacheTtlMs?: number;
+  /** The deployment's page tokens. */
+  pageTokens: PageTokens;
 }
 
 /** A registration request. */
@@ -242,12 +243,12 @@ export class Packages {
       throw invalidField('manifest_contains', 'FILTER_TOO_LARGE', `is larger than the manifest limit of ${this.deps.maxManifestBytes} bytes`);
     }
     const query = { kind: 'packages', ...filters };
-    const after = readCursor(decodePageToken<unknown>(input.pageToken, query));
+    const after = readCursor(this.deps.pageTokens.decode<unknown>(input.pageToken, query));
     const { rows, more } = await this.packages.list(filters, pageSize, after);
     const last = rows[rows.length - 1];
     return {
       rows,
-      nextPageToken: more && last ? encodePageToken(query, { t: last.createdAtMicros, id: last.packageId } satisfies PackageCursor) : '',
+      nextPageToken: more && last ? this.deps.pageTokens.encode(query, { t: last.createdAtMicros, id: last.packageId } satisfies PackageCursor) : '',
     };
   }
 

@@ -32,19 +32,19 @@ export function installationHandlers(deps: InstallationHandlerDeps): Handlers {
 
   return {
     async createInstallation(request, ctx) {
-      const caller = authenticate(ctx.metadata);
+      const caller = await authenticate(ctx.metadata);
       const row = await installations.create(caller, { packageId: request.packageId, targetNodeId: request.targetNodeId }, ctx.signal);
       ctx.logger.info({ jobId: row.jobId, targetNodeId: row.targetNodeId, createdBy: caller }, 'installation created');
       return { installation: installationToProto(row) };
     },
 
     async getInstallation(request, ctx) {
-      const caller = authenticate(ctx.metadata);
+      const caller = await authenticate(ctx.metadata);
       return { installation: installationToProto(await installations.get(caller, request.jobId)) };
     },
 
     async listInstallations(request, ctx) {
-      const caller = authenticate(ctx.metadata);
+      const caller = await authenticate(ctx.metadata);
       const page = await installations.list(caller, {
         status: statusFromProto(request.status, 'status'),
         targetNodeId: request.targetNodeId,
@@ -56,7 +56,7 @@ export function installationHandlers(deps: InstallationHandlerDeps): Handlers {
     },
 
     async claimInstallation(request, ctx) {
-      const caller = authenticate(ctx.metadata);
+      const caller = await authenticate(ctx.metadata);
       const claimed = await installations.claim(
         caller,
         { waitMillis: request.waitMillis, deadline: ctx.deadline, signals: [ctx.signal, ctx.shutdownSignal] },
@@ -67,7 +67,7 @@ export function installationHandlers(deps: InstallationHandlerDeps): Handlers {
     },
 
     async reportInstallation(requests, ctx) {
-      const caller = authenticate(ctx.metadata);
+      const caller = await authenticate(ctx.metadata);
       async function* messages(): AsyncGenerator<ReportMessage> {
         for await (const m of requests) {
           yield { jobId: m.jobId, logLines: m.logLines, status: () => statusFromProto(m.status, 'status'), statusMessage: m.statusMessage };
@@ -77,12 +77,12 @@ export function installationHandlers(deps: InstallationHandlerDeps): Handlers {
     },
 
     async cancelInstallation(request, ctx) {
-      const caller = authenticate(ctx.metadata);
+      const caller = await authenticate(ctx.metadata);
       return { installation: installationToProto(await installations.cancel(caller, request.jobId, request.reason)) };
     },
 
     async watchInstallation(request, ctx, send) {
-      const caller = authenticate(ctx.metadata);
+      const caller = await authenticate(ctx.metadata);
       const jobId = await installations.authorizeWatch(caller, request.jobId, request.fromLine);
       // Every watch adds a listener to the server's shutdown signal; hundreds of watches are normal.
       setMaxListeners(0, ctx.shutdownSignal);

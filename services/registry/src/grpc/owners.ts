@@ -24,14 +24,14 @@ export function ownerHandlers(deps: OwnerHandlerDeps): Handlers {
   const { owners, authenticate } = deps;
   return {
     async addPackageOwner(request, ctx) {
-      const caller = authenticate(ctx.metadata);
+      const caller = await authenticate(ctx.metadata);
       const rows = await owners.add(caller, request.name, request.ownerDid);
       ctx.logger.info({ name: request.name, ownerDid: request.ownerDid, caller }, 'package owner added');
       return { owners: rows.map(ownerToProto) };
     },
 
     async removePackageOwner(request, ctx) {
-      const caller = authenticate(ctx.metadata);
+      const caller = await authenticate(ctx.metadata);
       const rows = await owners.remove(caller, request.name, request.ownerDid);
       ctx.logger.info({ name: request.name, ownerDid: request.ownerDid, caller }, 'package owner removed');
       return { owners: rows.map(ownerToProto) };

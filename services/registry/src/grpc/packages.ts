@@ -55,14 +55,14 @@ export function packageHandlers(deps: PackageHandlerDeps): Handlers {
     },
 
     async yankPackage(request, ctx) {
-      const caller = authenticate(ctx.metadata);
+      const caller = await authenticate(ctx.metadata);
       const row = await packages.yank(caller, request.packageId, request.reason);
       ctx.logger.info({ packageId: row.packageId, caller, reason: row.yankReason }, 'package yanked');
       return { package: packageToProto(row) };
     },
 
     async unyankPackage(request, ctx) {
-      const caller = authenticate(ctx.metadata);
+      const caller = await authenticate(ctx.metadata);
       const row = await packages.unyank(caller, request.packageId);
       ctx.logger.info({ packageId: row.packageId, caller }, 'package unyanked');
       return { package: packageToProto(row) };

@@ -1,0 +1,27 @@
+/**
+ * Caller tokens used once, and the key of page tokens.
+ *
+ * `used_tokens` holds one row per caller token the registry accepted
+ * (`token_key`, a digest of the token's issuer and `jti`), until
+ * `expires_at`, after which the token would be refused anyway; the primary
+ * key makes a second use fail on every replica at once. A sweep deletes
+ * expired rows (the index on `expires_at`).
+ *
+ * `service_keys` holds keys the service makes for itself: the `page_token`
+ * row is the HMAC key of page tokens when REGISTRY_PAGE_TOKEN_KEY is unset,
+ * made by the first replica that starts.
+ */
+import type { Knex } from 'knex';
+
+/** Creates `used_tokens` and `service_keys`. */
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw('CREATE TABLE used_tokens (token_key TEXT PRIMARY KEY, expires_at TIMESTAMPTZ NOT NULL)');
+  await knex.raw('CREATE INDEX idx_used_tokens_expires_at ON used_tokens (expires_at)');
+  await knex.raw('CREATE TABLE service_keys (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT NOW())');
+}
+
+/** Drops both tables. */
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw('DROP TABLE IF EXISTS service_keys');
+  await knex.raw('DROP TABLE IF EXISTS used_tokens');
+}
