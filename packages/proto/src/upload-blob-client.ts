@@ -15,11 +15,14 @@
  * trailers) and answers with grpc-js's own `ServiceError`, so errors are
  * handled the same way as those of the generated clients. It opens one HTTP/2
  * connection per client, plaintext or TLS (mutual TLS with a client
- * certificate), and reuses it for every call.
+ * certificate), and reuses it for every call. With OpenTelemetry set up in
+ * the process, the active trace context goes along as W3C `traceparent`
+ * (unless the metadata carries one already); without it, nothing is added.
  */
 import { EventEmitter } from 'node:events';
 import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import { context, propagation } from '@opentelemetry/api';
 import { encodeUploadBlobRequestHead } from './content-codecs';
 import * as content from './gen/griot/content/v1/content_service';
 
@@ -258,6 +261,7 @@ export class UploadBlobClient {
       'grpc-accept-encoding': 'identity',
       'user-agent': 'griot-upload-blob-client',
     };
+    if (headers.traceparent === undefined) propagation.inject(context.active(), headers);
     if (options?.deadline) headers['grpc-timeout'] = grpcTimeout(options.deadline.getTime() - Date.now());
     const stream = session.request(headers, { endStream: false });
     this.active += 1;

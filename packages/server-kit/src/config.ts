@@ -48,6 +48,10 @@ export const vars = {
       return value;
     };
   },
+  /** An optional `host:port` (empty or unset: undefined, the feature is off); port 0 asks the OS for one. */
+  optionalAddress(): Parser<string | undefined> {
+    return (raw, name) => (present(raw) === undefined ? undefined : vars.address()(raw, name));
+  },
   /** An optional `postgres://` URL; unset or empty means the embedded database. */
   postgresUrl(): Parser<string | undefined> {
     return (raw, name) => {

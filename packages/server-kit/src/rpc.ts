@@ -22,6 +22,8 @@ import {
 import type { Logger } from 'pino';
 import { Code, GriotError } from './errors';
 import { toGrpcStatus } from './grpc-status';
+import type { GrpcServerMetrics, MethodMetrics } from './metrics';
+import { activeTracer, endServerSpan, injectTraceContext, startServerSpan, withContext } from './tracing';
 
 /** The metadata key of the request id, read from callers and passed downstream. */
 export const REQUEST_ID_KEY = 'x-request-id';
@@ -89,6 +91,8 @@ export interface BindOptions {
   maxMetadataBytes?: number;
   /** Stream buffering, in messages (default: Node's 16 each way); see {@link StreamBuffering}. */
   streamBuffering?: StreamBuffering;
+  /** Where calls and messages are counted (go-grpc-prometheus' metrics); none when absent. */
+  metrics?: GrpcServerMetrics;
 }
 
 /**
@@ -180,15 +184,23 @@ export function bindService<S extends ServiceDefinition>(
   return impl;
 }
 
-/** Runs `fn` for one call and logs its end; returns the status to send. */
+/**
+ * Runs `fn` for one call and logs its end; returns the status to send. The
+ * call is counted in `stats` (its messages are counted by the callers of
+ * runCall, readRequests and send) and, with tracing on, runs in a server span.
+ */
 async function runCall(
   def: MethodDef,
   call: { metadata: Metadata; getPeer(): string; getDeadline(): Date | number; on(event: 'cancelled', l: () => void): unknown; sendMetadata(m: Metadata): void },
   options: BindOptions,
+  stats: MethodMetrics | undefined,
   fn: (ctx: CallContext) => Promise<void>,
 ): Promise<StatusObject | undefined> {
   const started = process.hrtime.bigint();
+  if (stats) stats.started += 1;
   const requestId = pickRequestId(call.metadata);
+  const tracer = activeTracer();
+  const traced = tracer ? startServerSpan(tracer, def.path, call.metadata, requestId) : undefined;
   const controller = new AbortController();
   call.on('cancelled', () => controller.abort(new GriotError(Code.CANCELLED, 'CANCELLED', 'the call was cancelled')));
   const deadlineValue = call.getDeadline();
@@ -207,6 +219,7 @@ async function runCall(
     outgoingMetadata() {
       const m = new Metadata();
       m.set(REQUEST_ID_KEY, requestId);
+      if (traced) injectTraceContext(traced.context, m);
       return m;
     },
   };
@@ -227,7 +240,7 @@ async function runCall(
   try {
     const tooLarge = metadataProblem(call.metadata, options.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES);
     if (tooLarge) throw tooLarge;
-    await fn(ctx);
+    await (traced ? withContext(traced.context, () => fn(ctx)) : fn(ctx));
   } catch (err) {
     status = controller.signal.aborted && !(err instanceof GriotError)
       ? { code: Code.CANCELLED, details: 'the call was cancelled', metadata: new Metadata() }
@@ -239,6 +252,8 @@ async function runCall(
   }
   const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
   const code = status?.code ?? Code.OK;
+  stats?.handledWith(code, durationMs / 1000);
+  if (traced) endServerSpan(traced.span, code, status?.details);
   const line = { peer, code: Code[code], durationMs: Math.round(durationMs * 1000) / 1000 };
   if (code === Code.OK) logger[options.successLevel ?? 'info'](line, 'rpc');
   else logger.info({ ...line, reason: status?.details }, 'rpc');
@@ -249,36 +264,48 @@ function bindMethod(def: MethodDef, handler: ((...args: never[]) => Promise<unkn
   const run = handler ?? (async () => {
     throw new GriotError(Code.UNIMPLEMENTED, 'UNIMPLEMENTED', `${def.path} is not implemented yet`);
   });
+  // Made once per method: a call only adds to its numbers.
+  const stats = options.metrics?.method(def.path, def.requestStream, def.responseStream);
   if (!def.requestStream && !def.responseStream) {
     return ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       let response: unknown;
-      void runCall(def, call, options, async (ctx) => {
+      if (stats) stats.received += 1;
+      void runCall(def, call, options, stats, async (ctx) => {
         if (call.request instanceof MalformedRequest) throw malformed(def);
         response = await (run as UnaryHandler<unknown, unknown>)(call.request, ctx);
-      }).then((status) => (status ? callback(status) : callback(null, response)));
+      }).then((status) => {
+        if (status) return callback(status);
+        if (stats) stats.sent += 1;
+        callback(null, response);
+      });
     }) as never;
   }
   if (def.requestStream && !def.responseStream) {
     return ((call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       let response: unknown;
-      void runCall(def, call, options, async (ctx) => {
-        response = await (run as ClientStreamHandler<unknown, unknown>)(readRequests(call, ctx, def, options), ctx);
-      }).then((status) => (status ? callback(status) : callback(null, response)));
+      void runCall(def, call, options, stats, async (ctx) => {
+        response = await (run as ClientStreamHandler<unknown, unknown>)(readRequests(call, ctx, def, options, stats), ctx);
+      }).then((status) => {
+        if (status) return callback(status);
+        if (stats) stats.sent += 1;
+        callback(null, response);
+      });
     }) as never;
   }
   if (!def.requestStream && def.responseStream) {
     return ((call: ServerWritableStream<unknown, unknown>) => {
       setStreamBuffer(call, '_writableState', options.streamBuffering?.writeBehind);
-      void runCall(def, call, options, async (ctx) => {
+      if (stats) stats.received += 1;
+      void runCall(def, call, options, stats, async (ctx) => {
         if (call.request instanceof MalformedRequest) throw malformed(def);
-        await (run as ServerStreamHandler<unknown, unknown>)(call.request, ctx, (m) => send(call, m, ctx));
+        await (run as ServerStreamHandler<unknown, unknown>)(call.request, ctx, (m) => send(call, m, ctx, stats));
       }).then((status) => finish(call, status));
     }) as never;
   }
   return ((call: ServerDuplexStream<unknown, unknown>) => {
     setStreamBuffer(call, '_writableState', options.streamBuffering?.writeBehind);
-    void runCall(def, call, options, async (ctx) => {
-      await (run as BidiStreamHandler<unknown, unknown>)(readRequests(call, ctx, def, options, { keepWritable: true }), ctx, (m) => send(call, m, ctx));
+    void runCall(def, call, options, stats, async (ctx) => {
+      await (run as BidiStreamHandler<unknown, unknown>)(readRequests(call, ctx, def, options, stats, { keepWritable: true }), ctx, (m) => send(call, m, ctx, stats));
     }).then((status) => finish(call, status));
   }) as never;
 }
@@ -298,6 +325,7 @@ async function* readRequests<T>(
   ctx: CallContext,
   def: MethodDef,
   options: BindOptions,
+  stats: MethodMetrics | undefined,
   { keepWritable = false }: { keepWritable?: boolean } = {},
 ): AsyncIterable<T> {
   const idleMs = options.streamIdleMs ?? 120_000;
@@ -319,6 +347,7 @@ async function* readRequests<T>(
         clearTimeout(timer);
       }
       if (next.done || ctx.signal.aborted) break;
+      if (stats) stats.received += 1;
       if (next.value instanceof MalformedRequest) throw malformed(def);
       yield next.value;
     }
@@ -330,8 +359,14 @@ async function* readRequests<T>(
 }
 
 /** Writes one message, waiting while the transport's buffer is full. */
-function send(call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, message: unknown, ctx: CallContext): Promise<void> {
+function send(
+  call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
+  message: unknown,
+  ctx: CallContext,
+  stats: MethodMetrics | undefined,
+): Promise<void> {
   if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+  if (stats) stats.sent += 1;
   if (call.write(message)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const onAbort = () => {

@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { HealthState, healthHandlers } from './health';
 import { setServerFlowControlWindow } from './flow-control';
 import { DescriptorIndex, reflectionHandlers } from './reflection';
+import { ServiceMetrics } from './metrics';
+import { Readiness, type ReadinessCheck, type ReadinessState } from './readiness';
 import { bindService, withTolerantDecoding, type ServiceHandlers, type StreamBuffering } from './rpc';
 
 /** One API service to serve. */
@@ -52,6 +54,16 @@ export interface GriotServerOptions {
   flowControlWindow?: number;
   /** Messages held in each stream between transport and handler (default: Node's 16 each way). */
   streamBuffering?: StreamBuffering;
+  /** Where calls are counted (default: a registry of this server's own). */
+  metrics?: ServiceMetrics;
+  /**
+   * What the service needs to be ready (its database, its storage): checked
+   * once at listen, then every `readinessIntervalMs`; health is SERVING only
+   * while they all answer. None: SERVING from listen to shutdown.
+   */
+  readiness?: ReadinessCheck[];
+  /** Time between readiness rounds (default 1 s). */
+  readinessIntervalMs?: number;
 }
 
 const HEALTH = 'grpc.health.v1.Health';
@@ -62,6 +74,9 @@ const REFLECTION_V1ALPHA = 'grpc.reflection.v1alpha.ServerReflection';
 export class GriotServer {
   /** The health of each served service. */
   readonly health: HealthState;
+  /** This server's metrics: the gRPC server metrics, and what the service adds. */
+  readonly metrics: ServiceMetrics;
+  private readonly readiness?: Readiness;
   private readonly server: Server;
   private readonly logger: Logger;
   private readonly credentials: ServerCredentials;
@@ -79,11 +94,21 @@ export class GriotServer {
     if (options.flowControlWindow !== undefined) setServerFlowControlWindow(this.server, options.flowControlWindow);
     const apiNames = options.services.map((s) => s.name);
     this.health = new HealthState(apiNames);
+    this.metrics = options.metrics ?? new ServiceMetrics();
+    if (options.readiness && options.readiness.length > 0) {
+      this.readiness = new Readiness(options.readiness, {
+        intervalMs: options.readinessIntervalMs,
+        logger: options.logger,
+        onChange: (state) => {
+          if (!this.stopping) this.health.setAll(state.ready);
+        },
+      });
+    }
     const index = new DescriptorIndex(readDescriptorSet());
     for (const name of apiNames) {
       if (!index.hasService(name)) throw new Error(`service ${name} is not in the descriptor set; run pnpm generate`);
     }
-    const bind = { logger: options.logger, domain: options.domain, shutdownSignal: this.shutdownController.signal, streamIdleMs: options.streamIdleMs, maxMetadataBytes: options.maxMetadataBytes, streamBuffering: options.streamBuffering };
+    const bind = { logger: options.logger, domain: options.domain, shutdownSignal: this.shutdownController.signal, streamIdleMs: options.streamIdleMs, maxMetadataBytes: options.maxMetadataBytes, streamBuffering: options.streamBuffering, metrics: this.metrics.grpc };
     for (const service of options.services) {
       this.server.addService(withTolerantDecoding(service.definition), bindService(service.definition, service.handlers, bind));
     }
@@ -104,13 +129,34 @@ export class GriotServer {
     this.server.addService(definition, implementation);
   }
 
-  /** Binds the address (port 0 picks a free port), marks every service SERVING, and resolves with the bound port. */
+  /**
+   * Binds the address (port 0 picks a free port), marks every service SERVING
+   * (or, with readiness checks, as their first round says, then as each
+   * change says), and resolves with the bound port.
+   */
   async listen(address: string): Promise<number> {
     const port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(address, this.credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
     });
-    this.health.setAll(true);
+    if (this.readiness) {
+      const first = await this.readiness.start();
+      if (!first.ready) this.logger.warn({ reason: first.reason }, 'not ready');
+      this.health.setAll(first.ready);
+    } else {
+      this.health.setAll(true);
+    }
     return port;
+  }
+
+  /** True once {@link shutdown} was called. */
+  get shuttingDown(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  /** The last readiness outcome (always ready without checks, until shutdown). */
+  readinessState(): ReadinessState {
+    if (this.readiness) return this.readiness.state;
+    return { ready: !this.shuttingDown, reason: this.shuttingDown ? 'shutting down' : '', checkedAt: Date.now() };
   }
 
   /**
@@ -119,6 +165,7 @@ export class GriotServer {
    */
   shutdown(graceMs = 10_000): Promise<void> {
     this.stopping ??= new Promise<void>((resolve) => {
+      this.readiness?.stop();
       this.health.setAll(false);
       // Long-lived streams (health and installation watches) end on this signal.
       this.shutdownController.abort();

@@ -2,15 +2,23 @@
  * The content store's configuration, read from environment variables.
  */
 import { join } from 'node:path';
-import { didListVar, readConfig, vars, type ConfigOf } from '@griot/server-kit';
+import { didListVar, embeddedDatabaseVar, pageTokenKeyVar, readConfig, vars, type ConfigOf } from '@griot/server-kit';
 
 const MiB = 1024 * 1024;
 
 /** Every variable the content store reads, with its parser and default. */
 export const contentStoreConfigSpec = {
   CONTENT_LISTEN: vars.address('127.0.0.1:50052'),
+  /**
+   * The admin HTTP address (plaintext): /healthz, /readyz, /metrics. Empty:
+   * none (the default of the service alone; `pnpm start` defaults it to
+   * 127.0.0.1:9052).
+   */
+  CONTENT_ADMIN_LISTEN: vars.optionalAddress(),
   CONTENT_DATABASE_URL: vars.postgresUrl(),
   GRIOT_DATA_DIR: vars.path('./.griot'),
+  /** The database of a service whose *_DATABASE_URL is empty: `postgres` (an embedded PostgreSQL server under GRIOT_DATA_DIR) or `pglite`. */
+  GRIOT_EMBEDDED_DATABASE: embeddedDatabaseVar(),
   LOG_LEVEL: vars.logLevel('info'),
   /** PEM certificate chain: set with CONTENT_TLS_KEY to serve TLS instead of plaintext. */
   CONTENT_TLS_CERT: vars.file(),
@@ -22,6 +30,11 @@ export const contentStoreConfigSpec = {
   CONTENT_TOKEN_AUDIENCE: vars.string('griot-content'),
   /** Tolerated clock difference between a caller and the content store when checking tokens. */
   CONTENT_MAX_TOKEN_SKEW: vars.duration('30s', { min: 0, max: 600_000 }),
+  /**
+   * HMAC key of page tokens (at least 32 bytes), the same on every replica;
+   * unset: a random key the first replica stores in the content store's database.
+   */
+  CONTENT_PAGE_TOKEN_KEY: pageTokenKeyVar(),
   /** Comma-separated did:keys allowed to upload and create manifests; empty: any caller with a valid token. */
   CONTENT_WRITERS: didListVar(),
   /** Comma-separated did:keys that may delete any manifest (the creator may always delete its own). */

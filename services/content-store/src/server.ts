@@ -5,7 +5,24 @@
  */
 import { contentCodecs } from '@griot/proto';
 import { contentStoreMigrations } from '@griot/migrations';
-import { callerAuthenticator, defineService, GriotServer, openDatabase, runMigrations, serverCredentialsFromConfig, type Logger } from '@griot/server-kit';
+import {
+  callerAuthenticator,
+  defineService,
+  GriotServer,
+  loadPageTokens,
+  openDatabase,
+  runMigrations,
+  serverCredentialsFromConfig,
+  USED_TOKENS_SWEEP_INTERVAL_MS,
+  UsedTokens,
+  type Logger,
+  type PageTokens,
+  databaseReadiness,
+  ServiceMetrics,
+  startAdminServer,
+  traceDatabase,
+  type AdminServer,
+} from '@griot/server-kit';
 import { openBlobStores } from './blob-stores';
 import type { ContentStoreConfig } from './config';
 import { ContentAccess } from './domain/content-access';
@@ -15,6 +32,7 @@ import { Reads } from './domain/reads';
 import { Sweeper, type SweepReport } from './domain/sweeper';
 import { Uploads } from './domain/uploads';
 import { contentServiceHandlers } from './grpc/content-service';
+import { ContentMetrics } from './metrics';
 import type { BlobStore } from './storage/blob-store';
 
 /** The ErrorInfo domain of the content store's errors. */
@@ -32,6 +50,8 @@ export interface RunningService {
   port: number;
   /** `host:port` to dial. */
   address: string;
+  /** `host:port` of the admin HTTP server (/healthz, /readyz, /metrics), when CONTENT_ADMIN_LISTEN set one. */
+  adminAddress?: string;
   /** Stops gracefully: refuses new calls, lets in-flight ones finish (bounded), closes the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -60,17 +80,24 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
     key: config.CONTENT_TLS_KEY,
     clientCa: config.CONTENT_TLS_CLIENT_CA,
   });
-  const db = await openDatabase({ url: config.CONTENT_DATABASE_URL, dataDir: config.GRIOT_DATA_DIR, name: 'content-store', logger });
+  const db = await openDatabase({ url: config.CONTENT_DATABASE_URL, dataDir: config.GRIOT_DATA_DIR, name: 'content-store', logger, embedded: config.GRIOT_EMBEDDED_DATABASE });
   let stores;
+  let pageTokens: PageTokens;
   try {
+    logger.info('applying migrations');
     const applied = await runMigrations(db.knex, contentStoreMigrations, CONTENT_MIGRATIONS_TABLE);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    pageTokens = await loadPageTokens(db.knex, config.CONTENT_PAGE_TOKEN_KEY);
     stores = openBlobStores(config, db.knex, overrides.stores);
   } catch (err) {
     await db.close();
     throw err;
   }
+  const metrics = new ServiceMetrics();
+  metrics.observeDatabasePool(db.knex);
+  traceDatabase(db.knex, 'postgresql');
   const deps: ContentDeps = {
+    metrics: new ContentMetrics(metrics.registry),
     db: db.knex,
     locks: db.locks,
     stores,
@@ -86,6 +113,8 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
   const uploads = new Uploads(deps);
   const access = new ContentAccess({ writers: config.CONTENT_WRITERS, operators: config.CONTENT_OPERATORS });
   const sweeper = new Sweeper(deps, uploads);
+  // Caller tokens are checked against the real time (see ContentStoreOverrides.clock), and swept by it.
+  const usedTokens = new UsedTokens(db.knex);
   const server = new GriotServer({
     logger,
     domain: CONTENT_DOMAIN,
@@ -97,17 +126,24 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
     // Chunks are large (up to CONTENT_MAX_CHUNK_BYTES): one waits beside the one being handled, each way.
     streamBuffering: { readAhead: 1, writeBehind: 2 },
     credentials,
+    metrics,
+    // Ready while the database and the default storage answer.
+    readiness: [
+      databaseReadiness(db.knex),
+      { name: `storage ${stores.default.name}`, check: async () => void (await stores.default.probe?.()) },
+    ],
     services: [
       defineService(
         'griot.content.v1.ContentService',
         contentCodecs.contentServiceServerDefinition,
         contentServiceHandlers(
-          { uploads, manifests: new Manifests(deps, access), reads: new Reads(deps), access },
+          { uploads, manifests: new Manifests(deps, access, pageTokens), reads: new Reads(deps), access },
           {
             authenticate: callerAuthenticator({
               audience: config.CONTENT_TOKEN_AUDIENCE,
               maxSkewSeconds: Math.floor(config.CONTENT_MAX_TOKEN_SKEW / 1000),
               now: () => new Date(),
+              usedTokens,
             }),
             requireReadAuth: config.CONTENT_REQUIRE_READ_AUTH,
           },
@@ -117,17 +153,33 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
   });
   const port = await server.listen(config.CONTENT_LISTEN);
   const host = config.CONTENT_LISTEN.slice(0, config.CONTENT_LISTEN.lastIndexOf(':'));
+  let admin: AdminServer | undefined;
+  if (config.CONTENT_ADMIN_LISTEN) {
+    try {
+      admin = await startAdminServer(config.CONTENT_ADMIN_LISTEN, server, logger.child({ component: 'admin' }));
+    } catch (err) {
+      await server.shutdown(0);
+      await stores.close();
+      await db.close();
+      throw new Error(`CONTENT_ADMIN_LISTEN ${config.CONTENT_ADMIN_LISTEN}: ${(err as Error).message}`, { cause: err });
+    }
+  }
   if (!overrides.manualSweep) sweeper.start(config.CONTENT_SWEEP_INTERVAL);
+  usedTokens.startSweeping(USED_TOKENS_SWEEP_INTERVAL_MS, logger.child({ component: 'used-tokens' }));
   logger.info({ address: `${host}:${port}`, tls: config.CONTENT_TLS_CERT ? (config.CONTENT_TLS_CLIENT_CA ? 'mutual' : 'server') : 'off', database: db.kind, storages: stores.all().map((s) => s.name), defaultStorage: stores.default.name }, 'content store listening');
+  if (admin) logger.info({ address: admin.address, paths: ['/healthz', '/readyz', '/metrics'] }, 'content store admin listening');
   return {
     port,
     address: `${host}:${port}`,
+    adminAddress: admin?.address,
     sweep: () => sweeper.sweep(),
     async stop(graceMs = 10_000) {
       await server.shutdown(graceMs);
       await sweeper.stop();
+      await usedTokens.stopSweeping();
       await stores.close();
       await db.close();
+      await admin?.close();
     },
   };
 }

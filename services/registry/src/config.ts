@@ -1,13 +1,21 @@
 /**
  * The registry's configuration, read from environment variables.
  */
-import { didListVar, readConfig, vars, type ConfigOf } from '@griot/server-kit';
+import { didListVar, embeddedDatabaseVar, pageTokenKeyVar, readConfig, vars, type ConfigOf } from '@griot/server-kit';
 
 /** Every variable the registry reads, with its parser and default. */
 export const registryConfigSpec = {
   REGISTRY_LISTEN: vars.address('127.0.0.1:50051'),
+  /**
+   * The admin HTTP address (plaintext): /healthz, /readyz, /metrics. Empty:
+   * none (the default of the service alone; `pnpm start` defaults it to
+   * 127.0.0.1:9051).
+   */
+  REGISTRY_ADMIN_LISTEN: vars.optionalAddress(),
   REGISTRY_DATABASE_URL: vars.postgresUrl(),
   GRIOT_DATA_DIR: vars.path('./.griot'),
+  /** The database of a service whose *_DATABASE_URL is empty: `postgres` (an embedded PostgreSQL server under GRIOT_DATA_DIR) or `pglite`. */
+  GRIOT_EMBEDDED_DATABASE: embeddedDatabaseVar(),
   LOG_LEVEL: vars.logLevel('info'),
   CONTENT_STORE_ADDR: vars.address('127.0.0.1:50052'),
   /** PEM certificate chain: set with REGISTRY_TLS_KEY to serve TLS instead of plaintext. */
@@ -26,6 +34,11 @@ export const registryConfigSpec = {
   REGISTRY_TOKEN_AUDIENCE: vars.string('griot-registry'),
   /** Tolerated clock difference between a caller and the registry when checking tokens. */
   REGISTRY_MAX_TOKEN_SKEW: vars.duration('30s', { min: 0, max: 600_000 }),
+  /**
+   * HMAC key of page tokens (at least 32 bytes), the same on every replica;
+   * unset: a random key the first replica stores in the registry's database.
+   */
+  REGISTRY_PAGE_TOKEN_KEY: pageTokenKeyVar(),
   /** Comma-separated did:keys of operators: they create and cancel installation jobs for any node and read every job. */
   REGISTRY_OPERATORS: didListVar(),
   /**

@@ -8,10 +8,18 @@ import {
   clientCredentialsFromConfig,
   defineService,
   GriotServer,
+  loadPageTokens,
   openDatabase,
   runMigrations,
   serverCredentialsFromConfig,
+  USED_TOKENS_SWEEP_INTERVAL_MS,
+  UsedTokens,
   type Logger,
+  databaseReadiness,
+  ServiceMetrics,
+  startAdminServer,
+  traceDatabase,
+  type AdminServer,
 } from '@griot/server-kit';
 import { callerAuthenticator } from './auth/caller-auth';
 import { JobAccess } from './auth/job-access';
@@ -27,6 +35,7 @@ import { installationHandlers, registryDefinition } from './grpc/installations';
 import { ownerHandlers } from './grpc/owners';
 import { packageHandlers } from './grpc/packages';
 import { startLeaseSweeper } from './jobs/lease-sweeper';
+import { RegistryMetrics } from './metrics';
 import { InstallationsRepository } from './repository/installations-repository';
 import { PackagesRepository } from './repository/packages-repository';
 
@@ -45,6 +54,8 @@ export interface RunningService {
   port: number;
   /** `host:port` to dial. */
   address: string;
+  /** `host:port` of the admin HTTP server (/healthz, /readyz, /metrics), when REGISTRY_ADMIN_LISTEN set one. */
+  adminAddress?: string;
   /** Stops gracefully: refuses new calls, lets in-flight ones finish (bounded), closes the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -79,12 +90,21 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
     url: config.REGISTRY_DATABASE_URL,
     dataDir: config.GRIOT_DATA_DIR,
     name: 'registry',
+    embedded: config.GRIOT_EMBEDDED_DATABASE,
     logger,
     poolMax: overrides.poolMax,
   });
+  logger.info('applying migrations');
   const applied = await runMigrations(db.knex, registryMigrations, REGISTRY_MIGRATIONS_TABLE);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   if (applied.includes('005_package_owners')) await logMigrationYanks(db.knex, logger);
+  const pageTokens = await loadPageTokens(db.knex, config.REGISTRY_PAGE_TOKEN_KEY);
+  const metrics = new ServiceMetrics();
+  metrics.observeDatabasePool(db.knex);
+  traceDatabase(db.knex, 'postgresql');
+  const registryMetrics = new RegistryMetrics(metrics.registry, db.knex);
+  const now = overrides.now ?? (() => new Date());
+  const usedTokens = new UsedTokens(db.knex, now);
 
   const packages = new PackagesRepository(db.knex);
   const installations = new InstallationsRepository(db.knex);
@@ -102,15 +122,16 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
   const authenticate = callerAuthenticator({
     audience: config.REGISTRY_TOKEN_AUDIENCE,
     maxSkewSeconds: Math.floor(config.REGISTRY_MAX_TOKEN_SKEW / 1000),
-    now: overrides.now ?? (() => new Date()),
+    now,
+    usedTokens,
   });
 
-  const service = defineService('griot.registry.v1.RegistryService', registryDefinition(), {
+  const service = defineService('griot.registry.v1.RegistryService', registryDefinition(), registryMetrics.count({
       ...packageHandlers({
-        packages: new Packages({ db: db.knex, artifacts, maxManifestBytes: config.REGISTRY_MAX_MANIFEST_BYTES, cacheSize: config.REGISTRY_PACKAGE_CACHE_SIZE }),
+        packages: new Packages({ db: db.knex, artifacts, maxManifestBytes: config.REGISTRY_MAX_MANIFEST_BYTES, cacheSize: config.REGISTRY_PACKAGE_CACHE_SIZE, pageTokens }),
         authenticate,
       }),
-      ...ownerHandlers({ owners: new PackageOwners(db.knex), authenticate }),
+      ...ownerHandlers({ owners: new PackageOwners(db.knex, pageTokens), authenticate }),
       ...installationHandlers({
         installations: new Installations({
           installations,
@@ -125,30 +146,60 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
             checkpointIntervalMs: config.REGISTRY_LOG_CHECKPOINT_INTERVAL,
             maxLineLength: MAX_LOG_LINE_LENGTH,
           },
+          pageTokens,
         }),
         authenticate,
         feeds,
       }),
+  }));
+  const server = new GriotServer({
+    logger,
+    domain: REGISTRY_DOMAIN,
+    streamIdleMs: config.REGISTRY_STREAM_IDLE_TIMEOUT,
+    services: [service],
+    credentials: serverCredentials,
+    metrics,
+    // Ready while the database answers.
+    readiness: [databaseReadiness(db.knex)],
   });
-  const server = new GriotServer({ logger, domain: REGISTRY_DOMAIN, streamIdleMs: config.REGISTRY_STREAM_IDLE_TIMEOUT, services: [service], credentials: serverCredentials });
   const sweeper = startLeaseSweeper(installations, {
     intervalMs: config.REGISTRY_LEASE_SWEEP_INTERVAL,
     maxAttempts: config.REGISTRY_MAX_ATTEMPTS,
     logger: logger.child({ component: 'lease-sweeper' }),
+    onExpired: (count) => registryMetrics.leaseExpiries.inc(count),
   });
+  usedTokens.startSweeping(USED_TOKENS_SWEEP_INTERVAL_MS, logger.child({ component: 'used-tokens' }));
   const port = await server.listen(config.REGISTRY_LISTEN);
   const host = config.REGISTRY_LISTEN.slice(0, config.REGISTRY_LISTEN.lastIndexOf(':'));
   logger.info({ address: `${host}:${port}`, database: db.kind, contentStore: config.CONTENT_STORE_ADDR }, 'registry listening');
+  let admin: AdminServer | undefined;
+  if (config.REGISTRY_ADMIN_LISTEN) {
+    try {
+      admin = await startAdminServer(config.REGISTRY_ADMIN_LISTEN, server, logger.child({ component: 'admin' }));
+    } catch (err) {
+      await sweeper.stop();
+      await server.shutdown(0);
+      await events.stop();
+      artifacts.close();
+      await usedTokens.stopSweeping();
+      await db.close();
+      throw new Error(`REGISTRY_ADMIN_LISTEN ${config.REGISTRY_ADMIN_LISTEN}: ${(err as Error).message}`, { cause: err });
+    }
+    logger.info({ address: admin.address, paths: ['/healthz', '/readyz', '/metrics'] }, 'registry admin listening');
+  }
   return {
     port,
     address: `${host}:${port}`,
+    adminAddress: admin?.address,
     sweepLeases: () => sweeper.sweep(),
     async stop(graceMs = 10_000) {
       await sweeper.stop();
       await server.shutdown(graceMs);
       await events.stop();
       artifacts.close();
+      await usedTokens.stopSweeping();
       await db.close();
+      await admin?.close();
     },
   };
 }

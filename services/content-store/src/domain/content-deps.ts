@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { Logger, SessionLocks } from '@griot/server-kit';
 import type { BlobStores } from '../blob-stores';
+import type { ContentMetrics } from '../metrics';
 
 /** The limits the domain enforces. */
 export interface ContentLimits {
@@ -32,6 +33,8 @@ export interface ContentDeps {
   limits: ContentLimits;
   /** For background work (deletions, sweeps). */
   logger: Logger;
+  /** Where uploads, reads and sweeps are counted (none in some unit tests). */
+  metrics?: ContentMetrics;
 }
 
 /** `now` plus the upload TTL. */

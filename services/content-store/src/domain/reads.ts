@@ -99,6 +99,7 @@ export class Reads {
           const data = chunk.length <= READ_CHUNK_BYTES ? chunk : chunk.subarray(at, Math.min(at + READ_CHUNK_BYTES, chunk.length));
           await send({ offset: position, data, totalSize: located.size });
           position += data.length;
+          this.deps.metrics?.bytesServed.inc(data.length);
         }
       }
     } catch (err) {

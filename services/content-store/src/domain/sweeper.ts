@@ -99,6 +99,8 @@ export class Sweeper {
     const candidates = await blobRepository.findCollectable(db, now, BATCH);
     const marked = candidates.length === 0 ? [] : await db.transaction((trx) => blobRepository.markUnreferenced(trx, candidates, now));
     const deletedBlobs = await deleteMarked(this.deps, marked);
+    this.deps.metrics?.blobsSwept.inc(deletedBlobs);
+    this.deps.metrics?.uploadsExpired.inc(expiredUploads);
     return { expiredUploads, deletedBlobs, finishedDeletions };
   }
 }

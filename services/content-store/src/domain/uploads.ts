@@ -180,9 +180,14 @@ export class Uploads {
     const uploadId = requestedId ?? randomUUID();
     const held = await this.hold(uploadId);
     if (!held) throw uploadInProgress(uploadId);
+    const metrics = this.deps.metrics;
+    metrics?.uploadsInProgress.inc();
     try {
-      return await this.run(iterator, first.value, signal, held, { uploadId, requestedId, declaredSha, declaredSize });
+      const outcome = await this.run(iterator, first.value, signal, held, { uploadId, requestedId, declaredSha, declaredSize });
+      if (outcome.deduplicated) metrics?.deduplicatedUploads.inc();
+      return outcome;
     } finally {
+      metrics?.uploadsInProgress.dec();
       await held.release();
     }
   }
@@ -307,6 +312,7 @@ export class Uploads {
           await hash.update(data);
           await writer.write(data);
           position += data.length;
+          this.deps.metrics?.bytesUploaded.inc(data.length);
         }
         startSyncIfDue();
         finished = message.finishWrite;
@@ -413,9 +419,11 @@ export class Uploads {
    */
   private async checkpoint(writer: WindowedWriter, uploadId: string, drain = true): Promise<number> {
     if (drain) await writer.drain();
+    const started = performance.now();
     const durable = await withStorageErrors(() => writer.writer.sync());
     const now = this.deps.clock();
     await uploadRepository.recordProgress(this.deps.db, uploadId, durable, now, pinDeadline(this.deps, now));
+    this.deps.metrics?.checkpointSeconds.observe((performance.now() - started) / 1000);
     return durable;
   }
 

@@ -56,6 +56,8 @@ export interface BlobStore {
   delete(sha256: string): Promise<void>;
   /** Releases resources (clients, pools). */
   close(): Promise<void>;
+  /** Resolves when the storage answers a cheap request (readiness); rejects with why not. Absent: always answers. */
+  probe?(): Promise<void>;
 }
 
 /** Appends to the staging area of one upload. Not safe for concurrent calls: await each before the next. */

@@ -191,6 +191,11 @@ export class DatabaseBlobStore implements BlobStore {
     // The knex instance belongs to the service, which destroys it.
   }
 
+  /** {@inheritDoc BlobStore.probe}: its table answers. */
+  async probe(): Promise<void> {
+    await this.knex.raw(`SELECT 1 FROM ${BLOB_DATA_TABLE} LIMIT 1`);
+  }
+
   private async sizeOf(db: Knex | Knex.Transaction, sha256: string): Promise<BlobStat | undefined> {
     const rows = await this.rows<{ size: string }>(db, `SELECT size FROM ${BLOB_DATA_TABLE} WHERE sha256 = ?`, [sha256]);
     return rows.length === 0 ? undefined : { size: Number(rows[0]!.size) };

@@ -3,7 +3,7 @@
  * `<root>/sha256/<aa>/<hex>`, uploads staged at `<root>/uploads/<uploadId>`.
  */
 import { constants } from 'node:fs';
-import { link, mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { access, link, mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStat, BlobStore, ByteRange, ReadBuffers, UploadWriter } from './blob-store';
@@ -224,6 +224,12 @@ export class FileBlobStore implements BlobStore {
   /** {@inheritDoc BlobStore.close} */
   async close(): Promise<void> {
     // Nothing is held open between calls.
+  }
+
+  /** {@inheritDoc BlobStore.probe}: the root folder exists (or can be made) and is writable. */
+  async probe(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await access(this.root, constants.W_OK);
   }
 
   private async openStaging(id: string, offset: number): Promise<FileHandle> {

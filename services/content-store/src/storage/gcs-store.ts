@@ -187,6 +187,11 @@ export class GcsBlobStore implements BlobStore {
     // The client holds no pool that needs closing; its sockets idle out.
   }
 
+  /** {@inheritDoc BlobStore.probe}: the bucket's metadata can be read. */
+  async probe(): Promise<void> {
+    await this.bucket.getMetadata();
+  }
+
   private async metadataOf(sha256: string): Promise<{ size: number; generation: number } | undefined> {
     const file = this.bucket.file(this.names.blob(checkSha256(sha256)));
     try {

@@ -6,12 +6,14 @@
  * (unreachable → UNAVAILABLE naming the address, missing → FAILED_PRECONDITION
  * ARTIFACT_NOT_FOUND, other size → ARTIFACT_SIZE_MISMATCH, the store refusing
  * the registry's identity → FAILED_PRECONDITION CONTENT_STORE_REFUSED).
+ * With tracing on, each call is a client span whose W3C `traceparent` goes
+ * in the call's metadata, so the content store's span joins the caller's trace.
  */
 import { createHmac } from 'node:crypto';
 import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { createCallerToken, rawSeed, type KeyFileKeyPair } from '@griot/did';
 import { content } from '@griot/proto';
-import { failedPrecondition, unavailable } from '@griot/server-kit';
+import { failedPrecondition, unavailable, withClientSpan } from '@griot/server-kit';
 
 /** The class UUID of the registry's artifact manifests (kind griot.registry.artifact). */
 export const REGISTRY_ARTIFACT_CLASS_ID = '8a4e3c52-1f0b-4d6a-9b2e-7c5d0e3f1a24';
@@ -97,12 +99,14 @@ export function contentStoreChecker(
     );
   return {
     async checkArtifact(sha256, size, metadata) {
-      const blob = await new Promise<content.Blob | undefined>((resolve, reject) => {
-        client.getBlob({ sha256, storageName: '' }, withToken(metadata), options(), (err, response) => {
-          if (err) reject(err);
-          else resolve(response.blob);
-        });
-      }).catch((err: ServiceError) => {
+      const blob = await withClientSpan('/griot.content.v1.ContentService/GetBlob', withToken(metadata), (m) =>
+        new Promise<content.Blob | undefined>((resolve, reject) => {
+          client.getBlob({ sha256, storageName: '' }, m, options(), (err, response) => {
+            if (err) reject(err);
+            else resolve(response.blob);
+          });
+        }),
+      ).catch((err: ServiceError) => {
         if (err.code === grpcStatus.NOT_FOUND) {
           throw failedPrecondition('ARTIFACT_NOT_FOUND', `the content store at ${address} does not hold artifact sha256:${sha256}; upload it before registering the package`, {
             sha256,
@@ -142,9 +146,11 @@ export function contentStoreChecker(
           },
         ],
       };
-      const response = await new Promise<content.CreateManifestResponse>((resolve, reject) => {
-        client.createManifest(request, withToken(metadata), options(), (err, res) => (err ? reject(err) : resolve(res)));
-      }).catch((err: ServiceError) => {
+      const response = await withClientSpan('/griot.content.v1.ContentService/CreateManifest', withToken(metadata), (m) =>
+        new Promise<content.CreateManifestResponse>((resolve, reject) => {
+          client.createManifest(request, m, options(), (err, res) => (err ? reject(err) : resolve(res)));
+        }),
+      ).catch((err: ServiceError) => {
         if (err.code === grpcStatus.FAILED_PRECONDITION) {
           throw failedPrecondition('ARTIFACT_NOT_FOUND', `the content store at ${address} does not hold artifact sha256:${sha256} (${err.details}); upload it again`, { sha256 });
         }

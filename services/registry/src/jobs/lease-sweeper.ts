@@ -15,13 +15,14 @@ export interface LeaseSweeper {
 }
 
 /** Starts sweeping every `intervalMs`. */
-export function startLeaseSweeper(repository: InstallationsRepository, options: { intervalMs: number; maxAttempts: number; logger: Logger }): LeaseSweeper {
+export function startLeaseSweeper(repository: InstallationsRepository, options: { intervalMs: number; maxAttempts: number; logger: Logger; onExpired?: (count: number) => void }): LeaseSweeper {
   let running: Promise<number> | undefined;
   const sweep = (): Promise<number> => {
     running ??= repository
       .expireLeases(options.maxAttempts)
       .then((rows) => {
         for (const row of rows) options.logger.info({ jobId: row.jobId, status: row.status, attempts: row.attempts }, 'installation lease expired');
+        if (rows.length > 0) options.onExpired?.(rows.length);
         return rows.length;
       })
       .catch((err: unknown) => {

@@ -1,0 +1,133 @@
+/**
+ * Readiness: whether a service can do its job now. A loop runs cheap checks
+ * (the database answers `select 1`, the default storage answers its probe)
+ * every second or two; `/readyz` answers the last outcome, and the gRPC
+ * health service follows it.
+ */
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+
+/** One thing a service needs to be ready. */
+export interface ReadinessCheck {
+  /** What is checked, for the reason line (`database`, `storage griot.file@v1`). */
+  name: string;
+  /** Resolves when it answers; rejects with why not. */
+  check(): Promise<void>;
+}
+
+/** The outcome of the last round of checks. */
+export interface ReadinessState {
+  ready: boolean;
+  /** One line: why not ready (empty when ready). */
+  reason: string;
+  /** When the checks ran (ms since the epoch). */
+  checkedAt: number;
+}
+
+/** A check that the database answers a trivial query. */
+export function databaseReadiness(knex: Knex): ReadinessCheck {
+  return { name: 'database', check: async () => void (await knex.raw('select 1')) };
+}
+
+/** Options of {@link Readiness}. */
+export interface ReadinessOptions {
+  /** Time between rounds (default 1 s). */
+  intervalMs?: number;
+  /** A check that has not answered in this time fails (default 2 s). */
+  timeoutMs?: number;
+  /** Where changes are logged. */
+  logger: Logger;
+  /** Called when readiness changes (not for the first round). */
+  onChange?(state: ReadinessState): void;
+}
+
+/** Runs {@link ReadinessCheck}s in a loop and keeps the last outcome. */
+export class Readiness {
+  private current: ReadinessState = { ready: false, reason: 'not checked yet', checkedAt: 0 };
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<ReadinessState>;
+  private stopped = false;
+  private readonly intervalMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly checks: ReadinessCheck[],
+    private readonly options: ReadinessOptions,
+  ) {
+    this.intervalMs = options.intervalMs ?? 1000;
+    this.timeoutMs = options.timeoutMs ?? 2000;
+  }
+
+  /** The last outcome. */
+  get state(): ReadinessState {
+    return this.current;
+  }
+
+  /** Runs a round now (joining one already running) and resolves with its outcome. */
+  checkNow(): Promise<ReadinessState> {
+    this.running ??= this.round().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Runs a first round, then one every interval until {@link stop}. */
+  async start(): Promise<ReadinessState> {
+    this.stopped = false;
+    const first = await this.checkNow();
+    this.schedule();
+    return first;
+  }
+
+  /** Stops the loop. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.checkNow().finally(() => this.schedule());
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private async round(): Promise<ReadinessState> {
+    const failures: string[] = [];
+    await Promise.all(
+      this.checks.map(async (c) => {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            c.check(),
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+            }),
+          ]);
+        } catch (err) {
+          failures.push(`${c.name}: ${oneLine(err)}`);
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    const previous = this.current;
+    const next: ReadinessState = { ready: failures.length === 0, reason: failures.join('; '), checkedAt: Date.now() };
+    this.current = next;
+    if (this.stopped || previous.checkedAt === 0) return next;
+    if (previous.ready !== next.ready) {
+      if (next.ready) this.options.logger.info('ready: every dependency answers again');
+      else this.options.logger.warn({ reason: next.reason }, 'not ready');
+      this.options.onChange?.(next);
+    }
+    return next;
+  }
+}
+
+function oneLine(err: unknown): string {
+  const message = err instanceof Error ? err.message || err.name : String(err);
+  const code = (err as { code?: unknown }).code;
+  const text = typeof code === 'string' && !message.includes(code) ? `${code} ${message}` : message;
+  return text.replace(/\s+/g, ' ').trim().slice(0, 300);
+}
