@@ -273,7 +273,8 @@ async function h2loadWorkload(name: string, address: string, path: string, messa
     child.stdout.on('data', (d: Buffer) => (text += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (text += d.toString('utf8')));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, text }));
+    // 'close', not 'exit': under load the summary can still be in the pipe when h2load has exited.
+    child.on('close', (code) => resolve({ code, text }));
   });
   const rows = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => l.split('\t'));
   const latencies = rows.filter((r) => r[1] === '200').map((r) => Number(r[2]) / 1000);

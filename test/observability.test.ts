@@ -44,6 +44,17 @@ function value(samples: Sample[], name: string, labels: Record<string, string>):
   return found[0]?.value ?? 0;
 }
 
+/** /readyz's answer once it is 200, or its last answer after 30 s of asking. */
+async function readyAnswer(admin: string): Promise<[number, string]> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const res = await fetch(`http://${admin}/readyz`);
+    const answer: [number, string] = [res.status, await res.text()];
+    if (answer[0] === 200 || Date.now() > end) return answer;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function scrape(admin: string): Promise<Sample[]> {
   const res = await fetch(`http://${admin}/metrics`);
   expect(res.status).toBe(200);
@@ -107,8 +118,8 @@ describe.each(DB_KINDS)('observability (%s)', (kind) => {
     for (const admin of [registryService.adminAddress!, contentStore.adminAddress!]) {
       const healthz = await fetch(`http://${admin}/healthz`);
       expect([healthz.status, await healthz.text()]).toEqual([200, 'ok\n']);
-      const readyz = await fetch(`http://${admin}/readyz`);
-      expect([readyz.status, await readyz.text()]).toEqual([200, 'ready\n']);
+      // A probe that waited too long on a loaded machine makes the first answer 503; it turns 200 once one answers.
+      expect(await readyAnswer(admin)).toEqual([200, 'ready\n']);
       const samples = await scrape(admin);
       // Node.js process metrics and the database pool.
       expect(samples.some((s) => s.name === 'process_cpu_user_seconds_total')).toBe(true);
