@@ -7,9 +7,15 @@
 // Services that tests start with no database URL use PGlite, the tests' `pglite` kind, in process and in
 // the processes they spawn; test/launcher.test.ts sets `postgres` to run `pnpm start`'s embedded server.
 process.env.GRIOT_EMBEDDED_DATABASE ??= 'pglite';
+// The workspace packages' `griot-source` export condition points at their TypeScript sources (their default is
+// the built dist/): Jest resolves with it below, and the processes tests spawn (`node --import tsx ...`) inherit it.
+if (!/--conditions=griot-source/.test(process.env.NODE_OPTIONS ?? '')) {
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --conditions=griot-source`.trim();
+}
 
 module.exports = {
   testEnvironment: 'node',
+  testEnvironmentOptions: { customExportConditions: ['griot-source', 'node', 'node-addons'] },
   roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/test', '<rootDir>/migrations'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],

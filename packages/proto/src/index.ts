@@ -22,8 +22,12 @@ export * as contentCodecs from './content-codecs';
 /** UploadBlob over HTTP/2 without copying chunk bytes (the bulk upload path of TypeScript clients). */
 export { UploadBlobClient, UploadBlobCall, type UploadBlobClientOptions, type UploadBlobClientTls, type UploadBlobCallOptions, type UploadBlobCallback } from './upload-blob-client';
 
-/** Path of the serialized FileDescriptorSet of every .proto file, imports included. */
-export const descriptorSetPath = join(__dirname, 'descriptor-set.binpb');
+/**
+ * Path of the serialized FileDescriptorSet of every .proto file, imports
+ * included: it stays in src/ (where `pnpm generate` writes it, and which the
+ * package ships beside dist/), found from the sources and from the build alike.
+ */
+export const descriptorSetPath = join(__dirname, '..', 'src', 'descriptor-set.binpb');
 
 /** Reads the serialized FileDescriptorSet of every .proto file, imports included. */
 export function readDescriptorSet(): Buffer {

@@ -9,7 +9,7 @@ import { HealthState, healthHandlers } from './health';
 import { setServerFlowControlWindow } from './flow-control';
 import { DescriptorIndex, reflectionHandlers } from './reflection';
 import { ServiceMetrics } from './metrics';
-import { Readiness, type ReadinessCheck, type ReadinessState } from './readiness';
+import { Readiness, WriteFailures, type ReadinessCheck, type ReadinessState } from './readiness';
 import { bindService, withTolerantDecoding, type ServiceHandlers, type StreamBuffering } from './rpc';
 
 /** One API service to serve. */
@@ -64,6 +64,14 @@ export interface GriotServerOptions {
   readiness?: ReadinessCheck[];
   /** Time between readiness rounds (default 1 s). */
   readinessIntervalMs?: number;
+  /**
+   * Age after which a client connection is sent GOAWAY (grpc-js adds up to
+   * 10 % jitter), so that clients reconnect and long-lived HTTP/2 connections
+   * spread over new replicas behind a load balancer. 0 or unset: never.
+   */
+  maxConnectionAgeMs?: number;
+  /** How long calls in flight on a connection past its age may go on before it is closed (default 10 s). */
+  maxConnectionAgeGraceMs?: number;
 }
 
 const HEALTH = 'grpc.health.v1.Health';
@@ -90,13 +98,17 @@ export class GriotServer {
       'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? 8 * 1024 * 1024,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+      ...(options.maxConnectionAgeMs
+        ? { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': options.maxConnectionAgeGraceMs ?? 10_000 }
+        : {}),
     });
     if (options.flowControlWindow !== undefined) setServerFlowControlWindow(this.server, options.flowControlWindow);
     const apiNames = options.services.map((s) => s.name);
     this.health = new HealthState(apiNames);
     this.metrics = options.metrics ?? new ServiceMetrics();
+    const writeFailures = new WriteFailures();
     if (options.readiness && options.readiness.length > 0) {
-      this.readiness = new Readiness(options.readiness, {
+      this.readiness = new Readiness([...options.readiness, writeFailures], {
         intervalMs: options.readinessIntervalMs,
         logger: options.logger,
         onChange: (state) => {
@@ -108,7 +120,11 @@ export class GriotServer {
     for (const name of apiNames) {
       if (!index.hasService(name)) throw new Error(`service ${name} is not in the descriptor set; run pnpm generate`);
     }
-    const bind = { logger: options.logger, domain: options.domain, shutdownSignal: this.shutdownController.signal, streamIdleMs: options.streamIdleMs, maxMetadataBytes: options.maxMetadataBytes, streamBuffering: options.streamBuffering, metrics: this.metrics.grpc };
+    // A write that failed for want of space or files makes the service not ready at once.
+    const onError = (err: unknown): void => {
+      if (writeFailures.note(err)) void this.readiness?.checkNow();
+    };
+    const bind = { logger: options.logger, domain: options.domain, shutdownSignal: this.shutdownController.signal, streamIdleMs: options.streamIdleMs, maxMetadataBytes: options.maxMetadataBytes, streamBuffering: options.streamBuffering, metrics: this.metrics.grpc, onError };
     for (const service of options.services) {
       this.server.addService(withTolerantDecoding(service.definition), bindService(service.definition, service.handlers, bind));
     }
