@@ -185,6 +185,16 @@ describe.each([
     expect(job.completedAt).not.toBeNull();
     expect(job.logs).toEqual(followed.slice(0, -1));
 
+    // -f --json: one JSON object per log line, then one for the outcome.
+    const streamed = await runGriot(['logs', jobId, '-f', '--json', '--node', nodeKey], env);
+    expect(streamed.code).toBe(0);
+    const objects = streamed.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(objects.slice(0, -1)).toEqual(job.logs.map((line, index) => ({ jobId, index, line })));
+    expect(objects[objects.length - 1]).toEqual({ jobId, status: 'completed', statusMessage: 'installed hello@1.0.0 and 1 dependencies', lineCount: job.logs.length });
+    // The node's jobs, as that node: this one, completed.
+    const jobs = JSON.parse(succeeded(await runGriot(['--json', 'jobs', 'ls', '--node', nodeKey, '--status', 'completed'], env)).stdout) as { jobs: { jobId: string }[] };
+    expect(jobs.jobs.map((j) => j.jobId)).toContain(jobId);
+
     if (database) {
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();

@@ -330,7 +330,12 @@ export async function runJob(options: AgentOptions, claim: registry.ClaimInstall
   let final: registry.InstallationStatus = S.INSTALLATION_STATUS_COMPLETED;
   let message = '';
   try {
-    const order = claim.installOrder;
+    // A claim whose packages would not fit in a message names their ids only: read each.
+    let order = claim.installOrder;
+    if (order.length === 0) {
+      log(`the claim names ${job.installOrder.length} package id(s) only (over the registry's claim budget); reading each with GetPackage`);
+      order = await fetchPackages(options, job.installOrder);
+    }
     const last = order[order.length - 1];
     log(`claimed by ${options.node.did} (attempt ${job.attempts}); ${order.length} package(s) to install: ${order.map((p) => `${String((p.manifest ?? {})['name'])}@${String((p.manifest ?? {})['version'])}`).join(', ')}`);
     if (!last || last.packageId !== job.packageId) throw new InstallError(`the install order does not end with the job's package ${job.packageId}`);
@@ -365,6 +370,18 @@ export async function runJob(options: AgentOptions, claim: registry.ClaimInstall
   }
   options.log(`[${job.jobId}] ${final === S.INSTALLATION_STATUS_COMPLETED ? 'completed' : 'failed'}`);
   return final;
+}
+
+/** The packages of an install order, read one by one with GetPackage. */
+async function fetchPackages(options: AgentOptions, packageIds: string[]): Promise<registry.Package[]> {
+  const client = options.clients.registry();
+  const packages: registry.Package[] = [];
+  for (const packageId of packageIds) {
+    const res = await unary<registry.GetPackageResponse>(options.clients.registryEndpoint, (md, o, cb) => client.getPackage({ packageId }, md, o, cb));
+    if (!res.package) throw new InstallError(`package ${packageId} of the install order is not in the registry`);
+    packages.push(res.package);
+  }
+  return packages;
 }
 
 function claim(options: AgentOptions, waitMillis: number): Promise<registry.ClaimInstallationResponse | undefined> {
@@ -410,7 +427,11 @@ export async function runAgent(options: AgentOptions): Promise<number> {
       claimed = await claim(options, waitMillis);
       backoff = 500;
     } catch (err: unknown) {
-      if (isServiceError(err) && (err.code === grpcStatus.UNAVAILABLE || err.code === grpcStatus.DEADLINE_EXCEEDED || err.code === grpcStatus.INTERNAL)) {
+      // RESOURCE_EXHAUSTED: an answer larger than this agent takes (a registry older than the claim budget); the job's lease ends it.
+      if (
+        isServiceError(err) &&
+        (err.code === grpcStatus.UNAVAILABLE || err.code === grpcStatus.DEADLINE_EXCEEDED || err.code === grpcStatus.INTERNAL || err.code === grpcStatus.RESOURCE_EXHAUSTED)
+      ) {
         options.log(`cannot claim from the registry at ${options.clients.registryEndpoint.address} (${err.details}); retrying in ${backoff} ms`);
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 10_000);

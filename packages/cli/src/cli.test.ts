@@ -5,7 +5,11 @@ import type { registry } from '@griot/proto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { findCommand, runCli } from './cli';
+import { findCommand, runCli, splitLeadingGlobals } from './cli';
+import { COMMANDS } from './commands';
+import { parseJobStatus } from './commands/jobs';
+import { parseDescriptor } from './griot-json';
+import { EXAMPLES, OPTION_HELP } from './help';
 import { ExitCode } from './cli-error';
 import { parseTags } from './commands/content';
 import { pickVersion } from './commands/yank';
@@ -220,5 +224,112 @@ describe('pickVersion', () => {
   it('asks for the package id when several match, and says when none does', () => {
     expect(() => pickVersion('hello@1.0.0', [pkg('a', true), pkg('b', true)], true)).toThrow(/2 packages are hello@1\.0\.0; give the package id instead: a{64} \(author did:key:zA, yanked\), b{64}/);
     expect(() => pickVersion('hello@1.0.0', [], false)).toThrow(/package hello@1\.0\.0 not found/);
+  });
+});
+
+describe('command line UX', () => {
+  it('prints the version with --version, -V and version', async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    for (const argv of [['--version'], ['-V'], ['version'], ['--json', '--version']]) {
+      const r = await run(argv);
+      expect(r.code).toBe(ExitCode.OK);
+      expect(r.stdout).toBe(`${version}\n`);
+    }
+  });
+
+  it('accepts global options before the command as after it', async () => {
+    expect(splitLeadingGlobals(['--json', '--registry', 'h:1', 'search', '--name', 'x'])).toEqual({ globals: ['--json', '--registry', 'h:1'], rest: ['search', '--name', 'x'] });
+    expect(splitLeadingGlobals(['--registry=h:1', 'search'])).toEqual({ globals: ['--registry=h:1'], rest: ['search'] });
+    expect(splitLeadingGlobals(['search', '--json'])).toEqual({ globals: [], rest: ['search', '--json'] });
+    // The leading options reach the command: --json before `token` gives JSON, as after it.
+    const key = join(tmpdir(), `griot-cli-key-${process.pid}.json`);
+    try {
+      expect((await run(['keygen', '--out', key])).code).toBe(ExitCode.OK);
+      const before = await run(['--json', '--audience', 'griot-content', 'token', '--key', key]);
+      expect(before.code).toBe(ExitCode.OK);
+      expect(JSON.parse(before.stdout)).toMatchObject({ audience: 'griot-content' });
+      const after = await run(['token', '--key', key, '--json', '--audience', 'griot-content']);
+      expect(JSON.parse(after.stdout)).toMatchObject({ audience: 'griot-content' });
+    } finally {
+      rmSync(key, { force: true });
+    }
+    // An unknown option before the command is not taken for a command.
+    expect((await run(['--nope', 'search'])).code).toBe(ExitCode.USAGE);
+  });
+
+  it('describes every option of every command on one line, with an example', async () => {
+    for (const command of COMMANDS) {
+      expect(EXAMPLES[command.name]).toMatch(/^griot /);
+      const viaHelp = await run(['help', ...command.name.split(' ')]);
+      const viaOption = await run([...command.name.split(' '), '--help']);
+      expect(viaHelp.code).toBe(ExitCode.OK);
+      expect(viaOption.stdout).toBe(viaHelp.stdout);
+      expect(viaHelp.stdout).toContain(`usage: griot ${command.usage}`);
+      expect(viaHelp.stdout).toContain(`example:\n  ${EXAMPLES[command.name]!}`);
+      for (const name of Object.keys(command.options)) {
+        const line = viaHelp.stdout.split('\n').find((l) => l.includes(`--${name} `) || l.endsWith(`--${name}`) || l.includes(`--${name}  `));
+        expect(line).toBeDefined();
+        expect(OPTION_HELP[name] ?? '').not.toBe('');
+      }
+    }
+    const unknown = await run(['help', 'nope']);
+    expect(unknown.code).toBe(ExitCode.USAGE);
+  });
+
+  it('prints bash and zsh completion scripts naming every command', async () => {
+    const bash = await run(['completion', 'bash']);
+    expect(bash.code).toBe(ExitCode.OK);
+    expect(bash.stdout).toContain('complete -o filenames -F _griot griot');
+    const zsh = await run(['completion', 'zsh']);
+    expect(zsh.stdout).toMatch(/^#compdef griot/);
+    for (const command of COMMANDS) {
+      expect(bash.stdout).toContain(`"${command.name}")`);
+      expect(zsh.stdout).toContain(`"${command.name}")`);
+    }
+    expect(bash.stdout).toContain('--dry-run');
+    expect((await run(['completion', 'fish'])).code).toBe(ExitCode.USAGE);
+  });
+
+  it('parses job statuses', () => {
+    expect(parseJobStatus('pending')).toBe(1);
+    expect(parseJobStatus('CANCELLED')).toBe(5);
+    expect(parseJobStatus(undefined)).toBe(0);
+    expect(() => parseJobStatus('done')).toThrow(/--status must be one of pending, running, completed, failed, cancelled/);
+  });
+
+  it('checks griot.json with the registry rules, naming every field at fault once', () => {
+    expect(parseDescriptor({ name: 'hello', version: '1.0.0', nodeClass: 'edge' })).toEqual({ name: 'hello', version: '1.0.0', nodeClass: 'edge', dependencies: {} });
+    expect(() => parseDescriptor({ name: 'hello', version: '1.0', nodeClass: 'edge' })).toThrow('griot.json: "version" "1.0" is not a semantic version such as 1.2.3');
+    let message = '';
+    try {
+      parseDescriptor({ name: 'Hello', version: 'v1', nodeClass: '', dependencies: { lib: 'not a range!' } });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const field of ['"name"', '"version"', '"nodeClass"', '"dependencies.lib"']) expect(message.split(field)).toHaveLength(2);
+  });
+
+  it('refuses a publish whose griot.json the registry would refuse, before connecting to anything', async () => {
+    const key = join(tmpdir(), `griot-cli-pub-${process.pid}.json`);
+    const pkg = mkdtempSync(join(tmpdir(), 'griot-cli-pkg-'));
+    try {
+      expect((await run(['keygen', '--out', key])).code).toBe(ExitCode.OK);
+      writeFileSync(join(pkg, 'griot.json'), JSON.stringify({ name: 'hello', version: '1.0', nodeClass: 'edge' }));
+      writeFileSync(join(pkg, 'a.txt'), 'a');
+      // Port 1 answers nothing: a refusal made locally never gets that far.
+      const r = await run(['publish', pkg, '--key', key, '--registry', '127.0.0.1:1', '--content', '127.0.0.1:1']);
+      expect(r.code).toBe(ExitCode.FAILURE);
+      expect(r.stderr).toMatch(/"version" "1\.0" is not a semantic version/);
+      expect(r.stderr).not.toMatch(/cannot reach/);
+      writeFileSync(join(pkg, 'griot.json'), JSON.stringify({ name: 'hello', version: '1.0.0', nodeClass: 'edge' }));
+      const dry = await run(['publish', pkg, '--key', key, '--dry-run', '--json', '--registry', '127.0.0.1:1', '--content', '127.0.0.1:1']);
+      expect(dry.code).toBe(ExitCode.OK);
+      const out = JSON.parse(dry.stdout) as { dryRun: boolean; name: string; manifest: Record<string, unknown> };
+      expect(out).toMatchObject({ dryRun: true, name: 'hello' });
+      expect(verifyDocument(out.manifest).controller).toMatch(/^did:key:/);
+    } finally {
+      rmSync(key, { force: true });
+      rmSync(pkg, { recursive: true, force: true });
+    }
   });
 });

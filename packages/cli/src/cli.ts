@@ -9,6 +9,8 @@ import { CliError, ExitCode, usageError } from './cli-error';
 import type { CliIo, Command, CommandContext, OptionValues } from './command';
 import { COMMANDS } from './commands';
 import { ServiceClients } from './grpc-call';
+import { commandHelp, GLOBAL_OPTION_LINES } from './help';
+import { cliVersion } from './version';
 import { UnsafeArchiveError } from './safe-extract';
 
 /** Default registry address. */
@@ -31,6 +33,28 @@ export const GLOBAL_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   help: { type: 'boolean', short: 'h' },
 };
 
+/**
+ * Splits the global options written before the command from the rest, so
+ * `griot --json search` is `griot search --json`.
+ *
+ * @returns The leading global options (with their values) and the arguments from the command on.
+ */
+export function splitLeadingGlobals(argv: readonly string[]): { globals: string[]; rest: string[] } {
+  const globals: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const token = argv[i]!;
+    if (!token.startsWith('-') || token === '-' || token === '--') break;
+    const name = token.startsWith('--') ? token.slice(2).split('=')[0]! : Object.entries(GLOBAL_OPTIONS).find(([, o]) => o.short === token.slice(1))?.[0];
+    const spec = name !== undefined ? GLOBAL_OPTIONS[name] : undefined;
+    if (!spec) break;
+    globals.push(token);
+    if (spec.type === 'string' && !token.includes('=') && i + 1 < argv.length) globals.push(argv[++i]!);
+    i++;
+  }
+  return { globals, rest: argv.slice(i) };
+}
+
 /** Finds the command named by the first one or two words of argv. */
 export function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | undefined {
   const two = `${argv[0] ?? ''} ${argv[1] ?? ''}`;
@@ -46,16 +70,12 @@ export function helpText(): string {
     'usage: griot COMMAND [options]',
     '',
     ...COMMANDS.flatMap((c) => [`  griot ${c.usage}`, `      ${c.summary}`]),
+    '  griot help COMMAND',
+    '      the options of a command, one line each, and an example',
     '',
-    'global options:',
-    `  --registry HOST:PORT   the registry (GRIOT_REGISTRY, default ${DEFAULT_REGISTRY})`,
-    `  --content HOST:PORT    the content store (GRIOT_CONTENT, default ${DEFAULT_CONTENT})`,
-    `  --audience NAME        audience of registry tokens, and of griot token (GRIOT_AUDIENCE, default ${DEFAULT_AUDIENCE})`,
-    '  --tls-ca FILE          PEM CA of the services: connect with TLS (GRIOT_TLS_CA)',
-    '  --tls-cert FILE        PEM client certificate, for mutual TLS (GRIOT_TLS_CERT)',
-    '  --tls-key FILE         PEM key of --tls-cert (GRIOT_TLS_KEY)',
-    '  --json                 machine-readable output on stdout',
-    '  --verbose              print the cause of errors',
+    'global options (before or after the command):',
+    ...GLOBAL_OPTION_LINES,
+    '  -V, --version          print the version of griot',
     '',
     'identities: --key FILE (or GRIOT_KEY) is the caller\'s key file for the commands that act as someone; --node FILE is a node\'s',
     '',
@@ -164,22 +184,39 @@ export function describeError(err: unknown, verbose: boolean): { line: string; c
  * @returns The exit code.
  */
 export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSignal = new AbortController().signal): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    (argv.length === 0 ? io.stderr : io.stdout).write(`${helpText()}\n`);
-    return argv.length === 0 ? ExitCode.USAGE : ExitCode.OK;
+  const { globals, rest: fromCommand } = splitLeadingGlobals(argv);
+  if (fromCommand[0] === '--version' || fromCommand[0] === '-V' || fromCommand[0] === 'version' || (fromCommand.length === 0 && argv.includes('--version'))) {
+    io.stdout.write(`${cliVersion()}\n`);
+    return ExitCode.OK;
+  }
+  const wantsHelp = globals.includes('--help') || globals.includes('-h');
+  if (fromCommand[0] === 'help' && fromCommand.length > 1) {
+    const named = findCommand(fromCommand.slice(1));
+    if (!named || named.rest.length > 0) {
+      io.stderr.write(`griot: no command ${JSON.stringify(fromCommand.slice(1).join(' '))}; see griot --help\n`);
+      return ExitCode.USAGE;
+    }
+    io.stdout.write(`${commandHelp(named.command)}\n`);
+    return ExitCode.OK;
+  }
+  if (fromCommand.length === 0 || fromCommand[0] === '--help' || fromCommand[0] === '-h' || fromCommand[0] === 'help') {
+    const ok = fromCommand.length > 0 || wantsHelp;
+    (ok ? io.stdout : io.stderr).write(`${helpText()}\n`);
+    return ok ? ExitCode.OK : ExitCode.USAGE;
   }
   const verbose = argv.includes('--verbose');
-  const found = findCommand(argv);
+  const found = findCommand(fromCommand);
   if (!found) {
-    io.stderr.write(`griot: unknown command ${JSON.stringify(argv.slice(0, argv[0] === 'content' || argv[0] === 'owner' ? 2 : 1).join(' '))}; see griot --help\n`);
+    io.stderr.write(`griot: unknown command ${JSON.stringify(fromCommand.slice(0, fromCommand[0] === 'content' || fromCommand[0] === 'owner' || fromCommand[0] === 'jobs' ? 2 : 1).join(' '))}; see griot --help\n`);
     return ExitCode.USAGE;
   }
+  found.rest.unshift(...globals);
   const { command, rest } = found;
   let ctx: CommandContext | undefined;
   try {
     const { args, options } = parseCommandLine(command, rest);
     if (options['help'] === true) {
-      io.stdout.write(`usage: griot ${command.usage}\n${command.summary}\n`);
+      io.stdout.write(`${commandHelp(command)}\n`);
       return ExitCode.OK;
     }
     if (args.length < command.args.min || args.length > command.args.max) {

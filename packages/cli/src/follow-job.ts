@@ -111,14 +111,13 @@ export async function followJob(
  * @param auth - Makes the metadata of each (re)connection.
  */
 export async function followAndReport(ctx: CommandContext, jobId: string, auth: () => Metadata): Promise<number> {
-  const lines: string[] = [];
-  const outcome = await followJob(ctx, jobId, auth, (line) => {
-    if (ctx.json) lines.push(line);
+  // With --json, one JSON object per line as the lines arrive, then one for the outcome.
+  const outcome = await followJob(ctx, jobId, auth, (line, index) => {
+    if (ctx.json) ctx.out(JSON.stringify({ jobId, index, line }));
     else ctx.out(line);
   });
   const name = statusName(outcome.status);
-  ctx.result({ jobId, status: name, statusMessage: outcome.statusMessage, logs: lines }, () =>
-    `job ${jobId} ${name}${outcome.statusMessage ? `: ${outcome.statusMessage}` : ''}`,
-  );
+  if (ctx.json) ctx.out(JSON.stringify({ jobId, status: name, statusMessage: outcome.statusMessage, lineCount: outcome.lineCount }));
+  else ctx.out(`job ${jobId} ${name}${outcome.statusMessage ? `: ${outcome.statusMessage}` : ''}`);
   return exitCodeForStatus(outcome.status);
 }

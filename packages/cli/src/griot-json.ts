@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkManifestFields } from '@griot/did';
 import { CliError } from './cli-error';
 
 /** The name of the descriptor file in a package folder. */
@@ -21,7 +22,7 @@ export interface PackageDescriptor {
   readonly dependencies: Readonly<Record<string, string>>;
 }
 
-const NAME = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
+const NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+-]*$/;
 
 /** True when `name` is a valid package name (also safe as a relative path). */
@@ -35,7 +36,9 @@ export function isValidVersion(version: unknown): version is string {
 }
 
 /**
- * Checks parsed `griot.json` content.
+ * Checks parsed `griot.json` content with the registry's own field rules
+ * (@griot/did checkManifestFields): a name, a semantic version, a node class,
+ * dependencies with version ranges. Every field at fault is named in one message.
  *
  * @param json - The parsed JSON.
  * @param source - Where it came from, for messages.
@@ -46,28 +49,11 @@ export function parseDescriptor(json: unknown, source = GRIOT_JSON): PackageDesc
     throw new CliError(`${source}: must be a JSON object`);
   }
   const r = json as Record<string, unknown>;
-  if (!isValidPackageName(r['name'])) {
-    throw new CliError(`${source}: "name" must be a package name such as "hello" or "@acme/hello" (lowercase letters, digits, . _ -)`);
-  }
-  if (!isValidVersion(r['version'])) {
-    throw new CliError(`${source}: "version" must be a version such as "1.0.0"`);
-  }
-  if (typeof r['nodeClass'] !== 'string' || r['nodeClass'].trim() === '') {
-    throw new CliError(`${source}: "nodeClass" must be a non-empty string`);
-  }
-  const deps = r['dependencies'] ?? {};
-  if (typeof deps !== 'object' || deps === null || Array.isArray(deps)) {
-    throw new CliError(`${source}: "dependencies" must be an object of name → version range`);
-  }
-  const dependencies: Record<string, string> = {};
-  for (const [name, range] of Object.entries(deps as Record<string, unknown>)) {
-    if (!isValidPackageName(name)) throw new CliError(`${source}: dependency name ${JSON.stringify(name)} is not a package name`);
-    if (typeof range !== 'string' || range.trim() === '') {
-      throw new CliError(`${source}: dependency "${name}" must have a version range string`);
-    }
-    dependencies[name] = range;
-  }
-  return { name: r['name'], version: r['version'], nodeClass: r['nodeClass'], dependencies };
+  const { violations, dependencies } = checkManifestFields({ dependencies: {}, ...r }, { descriptorOnly: true });
+  // Also a safe relative path, as the agent installs under NAME/VERSION.
+  if (violations.length === 0 && !isValidPackageName(r['name'])) violations.push({ field: 'name', description: `"${String(r['name'])}" is not a package name such as "hello" or "@acme/hello"` });
+  if (violations.length > 0) throw new CliError(`${source}: ${violations.map((v) => `"${v.field}" ${v.description}`).join('; ')}`);
+  return { name: r['name'] as string, version: r['version'] as string, nodeClass: r['nodeClass'] as string, dependencies };
 }
 
 /**

@@ -81,7 +81,9 @@ export function toCliError(err: unknown, endpoint: Endpoint): unknown {
     default: {
       const { violations } = statusDetails(err);
       const name = (status[err.code] as string | undefined) ?? String(err.code);
-      const extra = violations.length > 0 ? `: ${violations.join('; ')}` : '';
+      // A field error the message already states is printed once.
+      const missing = violations.filter((v) => !details.includes(v) && !details.includes(v.replace(': ', ' ')));
+      const extra = missing.length > 0 ? `: ${missing.join('; ')}` : '';
       return new CliError(`${endpoint.service} refused (${name}): ${details}${extra}`, ExitCode.FAILURE, { cause: err });
     }
   }

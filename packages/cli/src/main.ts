@@ -6,6 +6,14 @@
 import { runCli } from './cli';
 import { ExitCode } from './cli-error';
 
+// A reader that went away (`griot search --json | head -1`) ends the command quietly, as for cat.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 const controller = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {

@@ -48,6 +48,15 @@ export {
 
 /** RFC 8785 canonical JSON: equal JSON values give equal text, whatever their key order. */
 export { canonicalizeJson } from './json';
+export {
+  checkManifestFields,
+  MAX_NODE_CLASS,
+  MAX_PACKAGE_NAME,
+  packageNameProblem,
+  versionProblem,
+  type ManifestArtifact,
+  type ManifestFieldViolation,
+} from './manifest-rules';
 export { DATA_INTEGRITY_PROOF, EDDSA_JCS_2022, type DataIntegrityProof } from './eddsa-jcs-2022';
 export { signDocument, type SignDocumentOptions, type SigningKey } from './sign-document';
 export { verifyDocument, type VerifiedDocument, type VerifyDocumentOptions } from './verify-document';

@@ -3,8 +3,10 @@
  */
 import type { Command } from '../command';
 import { agentCommand } from './agent';
+import { completionCommand } from './completion';
 import { contentGetCommand, contentLsCommand, contentPutCommand, contentRmCommand } from './content';
 import { installCommand } from './install';
+import { jobsCancelCommand, jobsLsCommand } from './jobs';
 import { keygenCommand } from './keygen';
 import { logsCommand } from './logs';
 import { ownerAddCommand, ownerLsCommand, ownerRmCommand } from './owner';
@@ -14,6 +16,7 @@ import { searchCommand, showCommand } from './search';
 import { signCommand } from './sign';
 import { tokenCommand } from './token';
 import { unyankCommand, yankCommand } from './yank';
+import { verifyCommand } from './verify';
 
 /** The commands. */
 export const COMMANDS: readonly Command[] = [
@@ -21,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   packCommand,
   publishCommand,
   signCommand,
+  verifyCommand,
   searchCommand,
   showCommand,
   ownerLsCommand,
@@ -29,6 +33,8 @@ export const COMMANDS: readonly Command[] = [
   yankCommand,
   unyankCommand,
   installCommand,
+  jobsLsCommand,
+  jobsCancelCommand,
   logsCommand,
   agentCommand,
   tokenCommand,
@@ -36,4 +42,5 @@ export const COMMANDS: readonly Command[] = [
   contentGetCommand,
   contentLsCommand,
   contentRmCommand,
+  completionCommand,
 ];

@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { canonicalizeJson, signDocument, type KeyFileKeyPair } from '@griot/did';
+import { canonicalizeJson, checkManifestFields, signDocument, verifyDocument, type KeyFileKeyPair } from '@griot/did';
 import { content, type registry } from '@griot/proto';
 import { CONTENT_AUDIENCE, uploadFile } from '../blob-transfer';
 import { CliError, ExitCode } from '../cli-error';
@@ -71,6 +71,23 @@ async function recordArtifactManifest(ctx: CommandContext, packed: PackResult, k
   return created.manifest?.id ?? '';
 }
 
+/**
+ * Checks a signed manifest with the registry's field rules and verifies its
+ * proof, before anything is uploaded: a manifest the registry would refuse
+ * leaves nothing behind.
+ *
+ * @throws {@link CliError} naming every field at fault, once each.
+ */
+export function checkSignedManifest(signed: Record<string, unknown>, label: string): void {
+  const { violations } = checkManifestFields(signed);
+  if (violations.length > 0) throw new CliError(`${label} cannot be published: ${violations.map((v) => `manifest.${v.field} ${v.description}`).join('; ')}`);
+  try {
+    verifyDocument(signed, { expectedController: String(signed['author']) });
+  } catch (err: unknown) {
+    throw new CliError(`${label}: the signed manifest does not verify: ${(err as Error).message}`, ExitCode.FAILURE, { cause: err });
+  }
+}
+
 /** True when a registered manifest, proof aside, is the one about to be signed. */
 export function sameManifest(registered: registry.Package, unsigned: Record<string, unknown>): boolean {
   const { proof: _proof, ...rest } = (registered.manifest ?? {}) as Record<string, unknown>;
@@ -91,9 +108,9 @@ async function registeredPackage(ctx: CommandContext, packageId: string): Promis
 /** The publish command. */
 export const publishCommand: Command = {
   name: 'publish',
-  usage: 'publish DIR --key FILE',
-  summary: 'pack DIR, upload it, sign its manifest with the author key and register it',
-  options: { key: { type: 'string', short: 'k' } },
+  usage: 'publish DIR --key FILE [--dry-run]',
+  summary: 'pack DIR, sign its manifest with the author key, check it as the registry would, upload it and register it (--dry-run: upload nothing)',
+  options: { key: { type: 'string', short: 'k' }, 'dry-run': { type: 'boolean' } },
   args: { min: 1, max: 1 },
   async run(ctx) {
     const dir = resolve(ctx.args[0]!);
@@ -103,6 +120,20 @@ export const publishCommand: Command = {
       const packed = await packDirectory(dir, join(work, 'artifact.tgz'));
       const label = `${packed.descriptor.name}@${packed.descriptor.version}`;
       ctx.info(`packed ${label}: ${packed.entryCount} entries, ${packed.size} bytes, package id ${packed.packageId}`);
+      const unsigned = buildManifest(packed, keyPair.did);
+      const signed = signDocument(unsigned, { keyPair });
+      checkSignedManifest(signed, label);
+      if (ctx.options['dry-run'] === true) {
+        ctx.result({ dryRun: true, packageId: packed.packageId, name: packed.descriptor.name, version: packed.descriptor.version, author: keyPair.did, size: packed.size, entries: packed.entryCount, manifest: signed }, () => [
+          `would publish ${label} (dry run: nothing uploaded or registered)`,
+          `  package id: ${packed.packageId}`,
+          `  artifact:   ${packed.size} bytes, ${packed.entryCount} entries`,
+          `  node class: ${packed.descriptor.nodeClass}`,
+          `  signed by:  ${keyPair.did}`,
+          `  registry:   ${ctx.clients.registryEndpoint.address}, content store: ${ctx.clients.contentEndpoint.address}`,
+        ]);
+        return;
+      }
       const progress = createProgress(ctx.io.stderr, packed.size, 'uploading');
       const upload = await uploadFile(ctx.clients, {
         path: packed.file,
@@ -117,7 +148,6 @@ export const publishCommand: Command = {
           : `uploaded ${upload.sentBytes} bytes${upload.resumedFrom > 0 ? ` (resumed at ${upload.resumedFrom})` : ''}`,
       );
       const manifestId = await recordArtifactManifest(ctx, packed, keyPair);
-      const unsigned = buildManifest(packed, keyPair.did);
       const client = ctx.clients.registry();
       // Each signature has its own `created` time: republishing the same package must not sign it anew.
       const existing = await registeredPackage(ctx, packed.packageId);
@@ -126,7 +156,7 @@ export const publishCommand: Command = {
           ? { alreadyRegistered: true }
           : await unary<registry.RegisterPackageResponse>(ctx.clients.registryEndpoint, (md, o, cb) =>
               client.registerPackage(
-                { packageId: packed.packageId, manifest: signDocument(unsigned, { keyPair }), artifactUrl: `griot-content://sha256/${packed.packageId}` },
+                { packageId: packed.packageId, manifest: signed, artifactUrl: `griot-content://sha256/${packed.packageId}` },
                 md,
                 o,
                 cb,

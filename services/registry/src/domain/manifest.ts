@@ -3,21 +3,13 @@
  * limit, and the author's eddsa-jcs-2022 proof. Knows nothing of gRPC; throws
  * {@link GriotError}s.
  */
-import { ProofError, parseDid, verifyDocument, DidError } from '@griot/did';
+import { checkManifestFields, ProofError, verifyDocument, DidError, type ManifestArtifact } from '@griot/did';
 import { invalidArgument, invalidField, type FieldViolation } from '@griot/server-kit';
-import semver from 'semver';
+
+export { packageNameProblem } from '@griot/did';
 
 /** What a manifest's artifact says about the bytes. */
-export interface ArtifactDescriptor {
-  /** `sha256:<hex>`. */
-  digest: string;
-  /** The hex part of the digest. */
-  sha256: string;
-  /** The artifact's size in bytes. */
-  size: number;
-  /** Its media type, such as `application/gzip`. */
-  mediaType: string;
-}
+export type ArtifactDescriptor = ManifestArtifact;
 
 /** A manifest whose fields and proof were checked. */
 export interface ValidManifest {
@@ -38,11 +30,6 @@ export interface ValidManifest {
   /** The whole signed manifest, as given. */
   document: Record<string, unknown>;
 }
-
-/** Package names: npm-like, lowercase, optionally scoped. */
-const NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
-const MAX_NAME = 214;
-const DIGEST = /^sha256:([0-9a-f]{64})$/;
 
 /** Deepest nesting of objects and lists in a manifest or a manifest filter (the protobuf decoder stops near 33 anyway). */
 export const MAX_JSON_DEPTH = 32;
@@ -84,14 +71,6 @@ export function manifestBytes(manifest: unknown): number {
   return Buffer.byteLength(JSON.stringify(manifest ?? null), 'utf8');
 }
 
-/** Checks a package name; returns a description of the problem, or undefined. */
-export function packageNameProblem(name: string): string | undefined {
-  if (name.length === 0) return 'is required';
-  if (name.length > MAX_NAME) return `is ${name.length} characters long, at most ${MAX_NAME} allowed`;
-  if (!NAME.test(name)) return `"${name.slice(0, 80)}" is not a package name (lowercase letters, digits, ".", "_", "~", "-", optionally @scope/)`;
-  return undefined;
-}
-
 /**
  * Checks a manifest's fields and size, then its proof against its author.
  * Every missing or invalid field is reported at once, one field violation each.
@@ -117,69 +96,13 @@ export function validateManifest(manifest: Record<string, unknown> | undefined, 
       { metadata: { bytes, limit: options.maxBytes } },
     );
   }
-  const violations: FieldViolation[] = [];
+  // The field rules are the CLI's too: griot publish checks them before it uploads anything.
+  const checked = checkManifestFields(manifest);
+  const violations: FieldViolation[] = checked.violations.map((v) => ({ field: `manifest.${v.field}`, description: v.description }));
   const bad = (field: string, description: string) => violations.push({ field: `manifest.${field}`, description });
-
-  const name = manifest['name'];
-  if (typeof name !== 'string') bad('name', 'is required: the package name, a string');
-  else {
-    const problem = packageNameProblem(name);
-    if (problem) bad('name', problem);
-  }
-
-  const version = manifest['version'];
-  if (typeof version !== 'string' || version === '') bad('version', 'is required: a semantic version such as 1.2.3');
-  else if (semver.valid(version) !== version) bad('version', `"${version.slice(0, 80)}" is not a semantic version such as 1.2.3`);
-
-  const nodeClass = manifest['nodeClass'];
-  if (typeof nodeClass !== 'string' || nodeClass === '') bad('nodeClass', 'is required: the class of node the package is for, a string');
-  else if (nodeClass.length > 255) bad('nodeClass', `is ${nodeClass.length} characters long, at most 255 allowed`);
-
-  const dependencies = manifest['dependencies'];
-  const deps: Record<string, string> = {};
-  if (dependencies === undefined || dependencies === null || typeof dependencies !== 'object' || Array.isArray(dependencies)) {
-    bad('dependencies', 'is required: an object of package name to version range ({} for none)');
-  } else {
-    for (const [depName, range] of Object.entries(dependencies as Record<string, unknown>)) {
-      const problem = packageNameProblem(depName);
-      if (problem) bad(`dependencies.${depName}`, `name ${problem}`);
-      else if (typeof range !== 'string' || semver.validRange(range) === null) {
-        bad(`dependencies.${depName}`, `${JSON.stringify(range)?.slice(0, 80)} is not a version range such as ^1.2.0`);
-      } else if (depName === name) bad(`dependencies.${depName}`, 'a package cannot depend on itself');
-      else deps[depName] = range;
-    }
-  }
-
-  const artifact = manifest['artifact'];
-  let descriptor: ArtifactDescriptor | undefined;
-  if (artifact === undefined || artifact === null || typeof artifact !== 'object' || Array.isArray(artifact)) {
-    bad('artifact', 'is required: an object with digest, size and mediaType');
-  } else {
-    const a = artifact as Record<string, unknown>;
-    const digest = a['digest'];
-    const size = a['size'];
-    const mediaType = a['mediaType'];
-    const match = typeof digest === 'string' ? DIGEST.exec(digest) : null;
-    if (typeof digest !== 'string' || digest === '') bad('artifact.digest', 'is required: sha256:<64 lowercase hexadecimal characters>');
-    else if (!match) bad('artifact.digest', `"${digest.slice(0, 80)}" is not sha256:<64 lowercase hexadecimal characters>`);
-    if (size === undefined || size === null) bad('artifact.size', 'is required: the artifact size in bytes');
-    else if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) bad('artifact.size', `${JSON.stringify(size)} is not a whole number of bytes`);
-    if (typeof mediaType !== 'string' || mediaType === '') bad('artifact.mediaType', 'is required: the media type, such as application/gzip');
-    if (match && typeof size === 'number' && typeof mediaType === 'string') {
-      descriptor = { digest: digest as string, sha256: match[1]!, size, mediaType };
-    }
-  }
-
-  const author = manifest['author'];
-  if (typeof author !== 'string' || author === '') bad('author', 'is required: the did:key of the author who signed the manifest');
-  else {
-    try {
-      parseDid(author);
-    } catch (err) {
-      if (!(err instanceof DidError)) throw err;
-      bad('author', `is not an Ed25519 did:key: ${err.message}`);
-    }
-  }
+  const { name, version, nodeClass, author } = manifest;
+  const deps = checked.dependencies;
+  const descriptor = checked.artifact;
   if (manifest['proof'] === undefined) bad('proof', 'is required: the eddsa-jcs-2022 Data Integrity proof of the author');
 
   if (violations.length > 0) {
