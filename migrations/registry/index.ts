@@ -10,6 +10,7 @@ import * as installationLogLines from './004_installation_log_lines';
 import * as packageOwners from './005_package_owners';
 import * as installationCreator from './006_installation_creator';
 import * as usedTokens from './007_used_tokens';
+import * as installationLogBytes from './008_installation_log_bytes';
 
 /** Every registry migration, oldest first. */
 export const registryMigrations: Migration[] = [
@@ -20,4 +21,5 @@ export const registryMigrations: Migration[] = [
   { name: '005_package_owners', ...packageOwners },
   { name: '006_installation_creator', ...installationCreator },
   { name: '007_used_tokens', ...usedTokens },
+  { name: '008_installation_log_bytes', ...installationLogBytes },
 ];

@@ -72,6 +72,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
 }
 
+/** The one start-up line of a PGlite database in a data folder. */
+export const PGLITE_NOT_DURABLE =
+  'PGlite never fsyncs: its commits survive a crash of this process but not an OS crash or power loss; use the embedded PostgreSQL server (the default) or a database URL for data that must';
+
 async function openPglite(options: DatabaseOptions): Promise<Database> {
   let pglite: PGlite;
   if (options.dataDir === ':memory:') {
@@ -79,6 +83,7 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   } else {
     const dir = join(options.dataDir, options.name, 'pgdata');
     mkdirSync(dir, { recursive: true });
+    options.logger.warn({ dataDir: dir }, PGLITE_NOT_DURABLE);
     pglite = new PGlite(dir);
   }
   await pglite.waitReady;

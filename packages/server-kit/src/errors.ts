@@ -101,6 +101,14 @@ export function permissionDenied(reason: string, message: string, metadata?: Gri
   return new GriotError(Code.PERMISSION_DENIED, reason, message, { metadata });
 }
 
+/**
+ * A limit was reached: RESOURCE_EXHAUSTED, whose metadata names the limit
+ * (`limit`, the setting that raises it, and its value).
+ */
+export function resourceExhausted(reason: string, message: string, metadata?: GriotErrorOptions['metadata']): GriotError {
+  return new GriotError(Code.RESOURCE_EXHAUSTED, reason, message, { metadata });
+}
+
 /** A dependency that cannot be reached right now: UNAVAILABLE. */
 export function unavailable(reason: string, message: string, cause?: unknown): GriotError {
   return new GriotError(Code.UNAVAILABLE, reason, message, { cause });

@@ -36,13 +36,48 @@ export function isUnavailableError(err: unknown): boolean {
 }
 
 /**
+ * True for errors that mean a disk is full: SQLSTATE 53100 (disk_full),
+ * PGlite's "could not extend file" (its WASM file system reports no SQLSTATE
+ * for it), ENOSPC or EDQUOT.
+ */
+export function isDiskFullError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; message?: unknown };
+  if (e.code === '53100' || e.code === 'ENOSPC' || e.code === 'EDQUOT') return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  return /could not extend file|No space left on device/i.test(message);
+}
+
+/** True for errors that mean the process or the system is out of file descriptors (EMFILE, ENFILE). */
+export function isOutOfFilesError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
+/**
  * Maps any error to the status sent to the caller. A {@link GriotError} keeps
  * its code and message and gains ErrorInfo, BadRequest and ResourceInfo
- * details; an unreachable dependency becomes UNAVAILABLE; anything else
+ * details; a full disk (53100, ENOSPC) and EMFILE/ENFILE become
+ * RESOURCE_EXHAUSTED; an unreachable dependency becomes UNAVAILABLE; anything else
  * becomes INTERNAL with no detail of the cause.
  */
 export function toGrpcStatus(err: unknown, context: StatusContext): StatusObject {
   if (err instanceof GriotError) return fromGriotError(err, context);
+  if (isDiskFullError(err)) {
+    return fromGriotError(
+      new GriotError(Code.RESOURCE_EXHAUSTED, 'DISK_FULL', 'the disk of the database or storage is full; nothing was written; retry once space is freed'),
+      context,
+    );
+  }
+  if (isOutOfFilesError(err)) {
+    return fromGriotError(
+      new GriotError(Code.RESOURCE_EXHAUSTED, 'TOO_MANY_OPEN_FILES', 'the server has run out of open files (EMFILE); retry in a few seconds', {
+        metadata: { retryAfterSeconds: 5 },
+      }),
+      context,
+    );
+  }
   if (isUnavailableError(err)) {
     return fromGriotError(new GriotError(Code.UNAVAILABLE, 'DEPENDENCY_UNAVAILABLE', 'the database is unavailable; retry later'), context);
   }

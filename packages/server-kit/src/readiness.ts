@@ -6,6 +6,8 @@
  */
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
+import { GriotError } from './errors';
+import { isDiskFullError, isOutOfFilesError } from './grpc-status';
 
 /** One thing a service needs to be ready. */
 export interface ReadinessCheck {
@@ -27,6 +29,50 @@ export interface ReadinessState {
 /** A check that the database answers a trivial query. */
 export function databaseReadiness(knex: Knex): ReadinessCheck {
   return { name: 'database', check: async () => void (await knex.raw('select 1')) };
+}
+
+/** Reasons of the typed errors that mean a write failed for want of space or files. */
+const WRITE_FAILURE_REASONS = new Set(['DISK_FULL', 'STORAGE_FULL', 'TOO_MANY_OPEN_FILES']);
+
+/**
+ * The failing-write signal: a call that failed because a disk is full
+ * (SQLSTATE 53100, PGlite's "could not extend file", ENOSPC, EDQUOT) or the
+ * process is out of files (EMFILE, ENFILE) makes readiness false for
+ * `holdMs` (default 10 s) after the last such failure; a service that keeps
+ * failing to write stays not ready, and one whose writes stopped failing is
+ * ready again once that time has passed. The server notes every failed
+ * call's error here.
+ */
+export class WriteFailures implements ReadinessCheck {
+  readonly name = 'writes';
+  private last?: { at: number; reason: string };
+
+  constructor(
+    private readonly holdMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Notes a failed call's error.
+   * @returns True when it was a failing write (readiness should be checked again now).
+   */
+  note(err: unknown): boolean {
+    const typed = err instanceof GriotError && WRITE_FAILURE_REASONS.has(err.reason);
+    if (!typed && !isDiskFullError(err) && !isOutOfFilesError(err)) return false;
+    this.last = { at: this.now(), reason: oneLine(err) };
+    return true;
+  }
+
+  /** Rejects while a write failed less than `holdMs` ago. */
+  async check(): Promise<void> {
+    if (!this.last) return;
+    const ago = this.now() - this.last.at;
+    if (ago >= this.holdMs) {
+      this.last = undefined;
+      return;
+    }
+    throw new Error(`a write failed ${Math.round(ago / 1000)} s ago: ${this.last.reason}`);
+  }
 }
 
 /** Options of {@link Readiness}. */

@@ -93,6 +93,8 @@ export interface BindOptions {
   streamBuffering?: StreamBuffering;
   /** Where calls and messages are counted (go-grpc-prometheus' metrics); none when absent. */
   metrics?: GrpcServerMetrics;
+  /** Sees the error of every failed call (the failing-write signal of readiness). */
+  onError?: (err: unknown) => void;
 }
 
 /**
@@ -245,6 +247,7 @@ async function runCall(
     status = controller.signal.aborted && !(err instanceof GriotError)
       ? { code: Code.CANCELLED, details: 'the call was cancelled', metadata: new Metadata() }
       : toGrpcStatus(err, { domain: options.domain, requestId });
+    options.onError?.(err);
     if (status.code === Code.INTERNAL) logger.error({ err }, 'unexpected error');
     else if (status.code === Code.UNAVAILABLE) logger.warn({ err }, 'dependency unavailable');
   } finally {

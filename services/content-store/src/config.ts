@@ -61,6 +61,14 @@ export const contentStoreConfigSpec = {
   CONTENT_DATABASE_STORAGE_MAX_BYTES: vars.bytes('16MiB', { min: 1 }),
   /** The largest data chunk of one UploadBlob message. */
   CONTENT_MAX_CHUNK_BYTES: vars.bytes('4MiB', { min: 1024, max: 64 * MiB }),
+  /** Largest `tags` of a manifest (CreateManifest), as JSON bytes; larger is INVALID_ARGUMENT TAGS_TOO_LARGE. */
+  CONTENT_MAX_TAGS_BYTES: vars.bytes('64KiB', { min: 256, max: 16 * MiB }),
+  /** Most bytes of manifests one ListManifests page carries: a page ends early (with a next page token) rather than pass it. */
+  CONTENT_MAX_LIST_PAGE_BYTES: vars.bytes('2MiB', { min: 1024, max: 64 * MiB }),
+  /** Most UploadBlob streams this process runs at once; one more is RESOURCE_EXHAUSTED TOO_MANY_UPLOADS (each holds file descriptors). */
+  CONTENT_MAX_CONCURRENT_UPLOADS: vars.integer(1000, { min: 1, max: 1_000_000 }),
+  /** Most UploadBlob streams one connection runs at once; one more is RESOURCE_EXHAUSTED TOO_MANY_UPLOADS naming this limit. */
+  CONTENT_MAX_UPLOADS_PER_CONNECTION: vars.integer(100, { min: 1, max: 1_000_000 }),
   /** The largest inline_value of a CreateManifest content. */
   CONTENT_INLINE_VALUE_MAX_BYTES: vars.bytes('1MiB', { min: 0, max: 16 * MiB }),
   /** How long an unfinished upload, or an uploaded blob no manifest references yet, is kept. */
@@ -77,6 +85,13 @@ export const contentStoreConfigSpec = {
    * connection can make the server buffer; HTTP/2's 64 KiB halves upload speed.
    */
   CONTENT_FLOW_CONTROL_WINDOW: vars.bytes('4MiB', { min: 65_535, max: 2 ** 31 - 1 }),
+  /**
+   * Age after which a client connection is closed gracefully (GOAWAY), so that clients reconnect and
+   * replicas behind a load balancer share long-lived HTTP/2 connections; 0s: never.
+   */
+  CONTENT_MAX_CONNECTION_AGE: vars.duration('5m', { min: 0, max: 7 * 86_400_000 }),
+  /** How long calls in flight on a connection past its age may go on before it is closed: at most the 10 s shutdown drain. */
+  CONTENT_MAX_CONNECTION_AGE_GRACE: vars.duration('10s', { min: 0, max: 10_000 }),
 };
 
 /** The content store's parsed configuration. */

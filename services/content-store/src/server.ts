@@ -108,6 +108,10 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
       inlineValueMaxBytes: config.CONTENT_INLINE_VALUE_MAX_BYTES,
       uploadTtlMs: config.CONTENT_UPLOAD_TTL,
       syncEveryBytes: config.CONTENT_UPLOAD_SYNC_BYTES,
+      maxTagsBytes: config.CONTENT_MAX_TAGS_BYTES,
+      maxListPageBytes: config.CONTENT_MAX_LIST_PAGE_BYTES,
+      maxConcurrentUploads: config.CONTENT_MAX_CONCURRENT_UPLOADS,
+      maxUploadsPerConnection: config.CONTENT_MAX_UPLOADS_PER_CONNECTION,
     },
   };
   const uploads = new Uploads(deps);
@@ -119,6 +123,8 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
     logger,
     domain: CONTENT_DOMAIN,
     streamIdleMs: config.CONTENT_STREAM_IDLE_TIMEOUT,
+    maxConnectionAgeMs: config.CONTENT_MAX_CONNECTION_AGE,
+    maxConnectionAgeGraceMs: config.CONTENT_MAX_CONNECTION_AGE_GRACE,
     // Above the chunk limit, so that a chunk a little too large is refused by
     // the service with a message naming the limit rather than by the transport.
     maxReceiveMessageLength: config.CONTENT_MAX_CHUNK_BYTES + MESSAGE_OVERHEAD_BYTES,

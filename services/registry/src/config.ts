@@ -62,6 +62,12 @@ export const registryConfigSpec = {
   REGISTRY_CONTENT_DEADLINE: vars.duration('5s', { min: 10, max: 120_000 }),
   /** Longest a ClaimInstallation waits for a job. */
   REGISTRY_MAX_CLAIM_WAIT: vars.duration('30s', { min: 0, max: 300_000 }),
+  /**
+   * Most bytes of packages (manifests and other fields) a ClaimInstallation
+   * answer carries; past it the answer names the package ids only
+   * (`installation.install_order`) and the agent reads each with GetPackage.
+   */
+  REGISTRY_MAX_CLAIM_PACKAGE_BYTES: vars.bytes('1MiB', { min: 0, max: 3 * 1024 * 1024 }),
   /** How long reported log lines are buffered before they are written (one UPDATE per batch). */
   REGISTRY_LOG_FLUSH_INTERVAL: vars.duration('25ms', { min: 1, max: 10_000 }),
   /** How many buffered log lines force a write. */
@@ -71,14 +77,31 @@ export const registryConfigSpec = {
    * (each copy rewrites that array; a final status always copies the rest).
    */
   REGISTRY_LOG_CHECKPOINT_INTERVAL: vars.duration('5s', { min: 1, max: 3_600_000 }),
+  /** Most log lines one job holds; a report past it is RESOURCE_EXHAUSTED LOG_LIMIT_EXCEEDED (a final status is still taken). */
+  REGISTRY_MAX_LOG_LINES_PER_JOB: vars.integer(100_000, { min: 1, max: 100_000_000 }),
+  /** Most log bytes (UTF-8) one job holds, also the bound of the seed's `installations.logs`; past it as above. */
+  REGISTRY_MAX_LOG_BYTES_PER_JOB: vars.bytes('32MiB', { min: 1024, max: 1024 * 1024 * 1024 }),
+  /** Most log lines a GetInstallation answers (the first ones; `log_count` tells the total, WatchInstallation from that line gives the rest). */
+  REGISTRY_MAX_LOG_LINES_PER_GET: vars.integer(10_000, { min: 1, max: 10_000_000 }),
   /**
    * How many packages GetPackage keeps in memory, each for at most
    * PACKAGE_CACHE_TTL_MS (2 s): only a yank or unyank changes a package, and
    * one made through another replica is seen here within that time.
    */
   REGISTRY_PACKAGE_CACHE_SIZE: vars.integer(10_000, { min: 0, max: 10_000_000 }),
+  /** The bytes those cached packages may hold in all (manifest JSON and other fields); the least recently used go first. */
+  REGISTRY_PACKAGE_CACHE_BYTES: vars.bytes('64MiB', { min: 0, max: 16 * 1024 * 1024 * 1024 }),
+  /** Most bytes of packages one ListPackages page carries: a page ends early (with a next page token) rather than pass it. */
+  REGISTRY_MAX_LIST_PAGE_BYTES: vars.bytes('2MiB', { min: 1024, max: 64 * 1024 * 1024 }),
   /** A client stream (ReportInstallation) that sends nothing for this long is ended with DEADLINE_EXCEEDED STREAM_IDLE. */
   REGISTRY_STREAM_IDLE_TIMEOUT: vars.duration('120s', { min: 10, max: 3_600_000 }),
+  /**
+   * Age after which a client connection is closed gracefully (GOAWAY), so that clients reconnect and
+   * replicas behind a load balancer share long-lived HTTP/2 connections; 0s: never.
+   */
+  REGISTRY_MAX_CONNECTION_AGE: vars.duration('5m', { min: 0, max: 7 * 86_400_000 }),
+  /** How long calls in flight on a connection past its age may go on before it is closed: at most the 10 s shutdown drain. */
+  REGISTRY_MAX_CONNECTION_AGE_GRACE: vars.duration('10s', { min: 0, max: 10_000 }),
 };
 
 /** The registry's parsed configuration. */

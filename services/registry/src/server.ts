@@ -128,7 +128,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
 
   const service = defineService('griot.registry.v1.RegistryService', registryDefinition(), registryMetrics.count({
       ...packageHandlers({
-        packages: new Packages({ db: db.knex, artifacts, maxManifestBytes: config.REGISTRY_MAX_MANIFEST_BYTES, cacheSize: config.REGISTRY_PACKAGE_CACHE_SIZE, pageTokens }),
+        packages: new Packages({ db: db.knex, artifacts, maxManifestBytes: config.REGISTRY_MAX_MANIFEST_BYTES, cacheSize: config.REGISTRY_PACKAGE_CACHE_SIZE, cacheBytes: config.REGISTRY_PACKAGE_CACHE_BYTES, maxListPageBytes: config.REGISTRY_MAX_LIST_PAGE_BYTES, pageTokens }),
         authenticate,
       }),
       ...ownerHandlers({ owners: new PackageOwners(db.knex, pageTokens), authenticate }),
@@ -145,7 +145,11 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
             flushLines: config.REGISTRY_LOG_FLUSH_LINES,
             checkpointIntervalMs: config.REGISTRY_LOG_CHECKPOINT_INTERVAL,
             maxLineLength: MAX_LOG_LINE_LENGTH,
+            maxLogLines: config.REGISTRY_MAX_LOG_LINES_PER_JOB,
+            maxLogBytes: config.REGISTRY_MAX_LOG_BYTES_PER_JOB,
           },
+          maxLogLinesPerGet: config.REGISTRY_MAX_LOG_LINES_PER_GET,
+          maxClaimPackageBytes: config.REGISTRY_MAX_CLAIM_PACKAGE_BYTES,
           pageTokens,
         }),
         authenticate,
@@ -156,6 +160,8 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
     logger,
     domain: REGISTRY_DOMAIN,
     streamIdleMs: config.REGISTRY_STREAM_IDLE_TIMEOUT,
+    maxConnectionAgeMs: config.REGISTRY_MAX_CONNECTION_AGE,
+    maxConnectionAgeGraceMs: config.REGISTRY_MAX_CONNECTION_AGE_GRACE,
     services: [service],
     credentials: serverCredentials,
     metrics,

@@ -17,6 +17,14 @@ export interface ContentLimits {
   uploadTtlMs: number;
   /** Bytes between two syncs of an upload. */
   syncEveryBytes: number;
+  /** Largest `tags` of a manifest, as JSON bytes (CONTENT_MAX_TAGS_BYTES); default no limit. */
+  maxTagsBytes?: number;
+  /** Most bytes of manifests one ListManifests page carries (CONTENT_MAX_LIST_PAGE_BYTES); default no limit. */
+  maxListPageBytes?: number;
+  /** Most upload streams this process runs at once (CONTENT_MAX_CONCURRENT_UPLOADS); default no limit. */
+  maxConcurrentUploads?: number;
+  /** Most upload streams one connection runs at once (CONTENT_MAX_UPLOADS_PER_CONNECTION); default no limit. */
+  maxUploadsPerConnection?: number;
 }
 
 /** The domain's dependencies. */

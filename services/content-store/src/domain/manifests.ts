@@ -142,6 +142,15 @@ export class Manifests {
     const classId = requireUuid('class_id', input.classId);
     const unpackerName = requireText('unpacker_name', input.unpackerName);
     const tags = requireJsonObject('tags', input.tags);
+    const tagsBytes = Buffer.byteLength(JSON.stringify(tags));
+    const maxTagsBytes = this.deps.limits.maxTagsBytes ?? Infinity;
+    if (tagsBytes > maxTagsBytes) {
+      const description = `are ${tagsBytes} bytes of JSON; CONTENT_MAX_TAGS_BYTES allows ${maxTagsBytes}`;
+      throw new GriotError(Code.RESOURCE_EXHAUSTED, 'TAGS_TOO_LARGE', `tags: ${description}`, {
+        metadata: { limit: 'CONTENT_MAX_TAGS_BYTES', max: maxTagsBytes, size: tagsBytes },
+        fieldViolations: [{ field: 'tags', description }],
+      });
+    }
     if (input.contents.length > MAX_CONTENTS) throw invalidField('contents', 'TOO_MANY_CONTENTS', `has ${input.contents.length} contents; the limit is ${MAX_CONTENTS}`);
     const seen = new Set<string>();
     const checked = input.contents.map((c, i) => {
@@ -232,7 +241,7 @@ export class Manifests {
     const query = { tags, classId, after: input.createdAfter?.toISOString(), before: input.createdBefore?.toISOString() };
     const cursor = this.pageTokens.decode<ManifestCursor>(input.pageToken, query);
     if (cursor !== undefined && !isCursor(cursor)) throw invalidField('page_token', 'INVALID_PAGE_TOKEN', 'is not a page token issued by this service');
-    const page = await manifestRepository.list(this.deps.db, filter, cursor, pageSize);
+    const page = await manifestRepository.list(this.deps.db, filter, cursor, pageSize, this.deps.limits.maxListPageBytes);
     return { manifests: page.manifests, nextPageToken: page.more && page.last ? this.pageTokens.encode(query, page.last) : '' };
   }
 

@@ -34,6 +34,14 @@ export function fromStorageError(err: unknown, field = 'storage_name'): unknown 
       { metadata: { errno: systemCode }, cause: err },
     );
   }
+  if (systemCode === 'EMFILE' || systemCode === 'ENFILE') {
+    return new GriotError(
+      Code.RESOURCE_EXHAUSTED,
+      'TOO_MANY_OPEN_FILES',
+      `the content store has run out of open files (${systemCode}); nothing was lost: retry, or resume the upload, in a few seconds`,
+      { metadata: { errno: systemCode, retryAfterSeconds: 5 }, cause: err },
+    );
+  }
   return err;
 }
 

@@ -142,6 +142,11 @@ function uploadInProgress(uploadId: string): GriotError {
 
 /** Upload operations. */
 export class Uploads {
+  /** Upload streams running in this process (bounded by CONTENT_MAX_CONCURRENT_UPLOADS). */
+  private running = 0;
+  /** Upload streams running per connection (bounded by CONTENT_MAX_UPLOADS_PER_CONNECTION). */
+  private readonly perConnection = new Map<string, number>();
+
   /** @param deps - Database, locks, storages, clock, limits. */
   constructor(private readonly deps: ContentDeps) {}
 
@@ -162,8 +167,34 @@ export class Uploads {
    *
    * @param messages - The stream's messages.
    * @param signal - Aborted when the client cancels.
+   * @param connection - The connection it came on (the peer address), for the per-connection limit.
    */
-  async upload(messages: AsyncIterable<UploadMessage>, signal: AbortSignal): Promise<UploadOutcome> {
+  async upload(messages: AsyncIterable<UploadMessage>, signal: AbortSignal, connection = ''): Promise<UploadOutcome> {
+    // Each stream holds file descriptors (its staging file, twice with direct I/O): bounded before any is opened.
+    const { maxConcurrentUploads = Infinity, maxUploadsPerConnection = Infinity } = this.deps.limits;
+    const onConnection = this.perConnection.get(connection) ?? 0;
+    const tooMany = (limit: string, max: number, running: number, where: string) =>
+      new GriotError(
+        Code.RESOURCE_EXHAUSTED,
+        'TOO_MANY_UPLOADS',
+        `${where} runs ${running} upload streams, the most ${limit} (${max}) allows; retry in a few seconds, or resume the upload then`,
+        { metadata: { limit, max, retryAfterSeconds: 5 } },
+      );
+    if (this.running >= maxConcurrentUploads) throw tooMany('CONTENT_MAX_CONCURRENT_UPLOADS', maxConcurrentUploads, this.running, 'this content store');
+    if (onConnection >= maxUploadsPerConnection) throw tooMany('CONTENT_MAX_UPLOADS_PER_CONNECTION', maxUploadsPerConnection, onConnection, 'this connection');
+    this.running += 1;
+    this.perConnection.set(connection, onConnection + 1);
+    try {
+      return await this.runStream(messages, signal);
+    } finally {
+      this.running -= 1;
+      const left = (this.perConnection.get(connection) ?? 1) - 1;
+      if (left > 0) this.perConnection.set(connection, left);
+      else this.perConnection.delete(connection);
+    }
+  }
+
+  private async runStream(messages: AsyncIterable<UploadMessage>, signal: AbortSignal): Promise<UploadOutcome> {
     const iterator = messages[Symbol.asyncIterator]();
     const first = await nextMessage(iterator, signal);
     if (first.done || !first.value.start) {
@@ -376,8 +407,15 @@ export class Uploads {
    * deleted with its staged bytes; a resumed one goes back to the committed
    * size it had (the bytes past it are discarded when it resumes), unless
    * its bytes are known to be wrong (size or digest), which discards it.
+   * A stream stopped by a full storage or by running out of files keeps its
+   * upload (recorded before its first byte) at the size its last checkpoint
+   * recorded, so that it resumes once space or files are back.
    */
   private async rollBack(store: BlobStore, uploadId: string, existing: UploadRecord | undefined, err: unknown): Promise<void> {
+    if (isOutOfResources(err)) {
+      this.deps.logger.warn({ err, uploadId }, 'an upload stopped: the storage is full or out of files; it can resume from its committed size');
+      return;
+    }
     const reason = err instanceof GriotError ? err.reason : '';
     const discard = !existing || ['SIZE_EXCEEDED', 'SIZE_MISMATCH', 'DIGEST_MISMATCH'].includes(reason);
     try {
@@ -506,4 +544,14 @@ export class Uploads {
     if (!blob) throw notFound(BLOB_RESOURCE, sha256, `blob ${sha256} was not found${storageName ? ` in ${storageName}` : ''}`);
     return blob;
   }
+}
+
+/** True for a full storage or exhausted file descriptors (the error or one of its causes): the upload may resume later. */
+function isOutOfResources(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof GriotError && (e.reason === 'STORAGE_FULL' || e.reason === 'TOO_MANY_OPEN_FILES' || e.reason === 'DISK_FULL')) return true;
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE') return true;
+  }
+  return false;
 }

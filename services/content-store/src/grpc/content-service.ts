@@ -48,7 +48,8 @@ export function contentServiceHandlers(domain: ContentDomain, auth: ContentAuth)
     async uploadBlob(requests, ctx) {
       // Before a byte of the stream is read.
       access.requireWriter(await authenticate(ctx.metadata));
-      const outcome = await uploads.upload(requests, ctx.signal);
+      // The peer address names the connection (its client port).
+      const outcome = await uploads.upload(requests, ctx.signal, ctx.peer);
       return {
         uploadId: outcome.uploadId,
         committedSize: outcome.committedSize,

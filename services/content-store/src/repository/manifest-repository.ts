@@ -259,6 +259,7 @@ export const manifestRepository = {
     filter: ManifestFilter,
     after: ManifestCursor | undefined,
     limit: number,
+    maxBytes = Infinity,
   ): Promise<{ manifests: ManifestRecord[]; last?: ManifestCursor; more: boolean }> {
     const where: string[] = [];
     const bindings: Knex.Value[] = [];
@@ -282,18 +283,32 @@ export const manifestRepository = {
       where.push('(created_at, id) > (?::timestamptz, ?::uuid)');
       bindings.push(after.t, after.id);
     }
-    const { rows } = await db.raw<{ rows: ManifestRow[] }>(
-      `SELECT ${MANIFEST_COLUMNS} FROM labox_manifests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    // Each row's size as an answer would carry it (tags and contents, as JSON and text, plus 256 bytes each), without reading the contents.
+    const { rows } = await db.raw<{ rows: (ManifestRow & { approx_bytes: string | number })[] }>(
+      `SELECT ${MANIFEST_COLUMNS},
+              octet_length(tags::text) + 256 + COALESCE((
+                SELECT sum(octet_length(c.content_key) + octet_length(COALESCE(c.serializer_config::text, ''))
+                           + octet_length(COALESCE(c.storage_config::text, '')) + 256)
+                  FROM labox_contents c WHERE c.manifest_id = labox_manifests.id), 0) AS approx_bytes
+         FROM labox_manifests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY created_at, id LIMIT ?`,
       [...bindings, limit + 1],
     );
-    const page = rows.slice(0, limit);
+    // A page ends early (with more to read) rather than pass `maxBytes`; it always holds one manifest.
+    let bytes = 0;
+    let end = 0;
+    while (end < Math.min(limit, rows.length)) {
+      bytes += Number(rows[end]!.approx_bytes);
+      if (end > 0 && bytes > maxBytes) break;
+      end += 1;
+    }
+    const page = rows.slice(0, end);
     const contents = await contentsOf(db, page.map((r) => r.id));
     const last = page[page.length - 1];
     return {
       manifests: page.map((r) => toManifest(r, contents.get(r.id) ?? [])),
       last: last && { t: last.cursor_time, id: last.id },
-      more: rows.length > limit,
+      more: rows.length > end,
     };
   },
 };

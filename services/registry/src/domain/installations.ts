@@ -28,7 +28,7 @@ import type { InstallationCursor, InstallationFilters, InstallationRow, Installa
 import type { PackageRow, PackagesRepository } from '../repository/packages-repository';
 import { requireDid, requireJobId, requireNoNul, requirePackageId, shorten } from './identifiers';
 import { assertTransition, type JobStatus } from './installation-state';
-import { installOrder } from './packages';
+import { cachedPackageBytes, installOrder } from './packages';
 
 /** Page sizes of ListInstallations. */
 export const INSTALLATION_PAGE_SIZE = { defaultSize: 50, maxSize: 500 };
@@ -52,6 +52,14 @@ export interface InstallationDeps {
   report: ReportSessionOptions;
   /** The deployment's page tokens. */
   pageTokens: PageTokens;
+  /** Most log lines a GetInstallation answers (REGISTRY_MAX_LOG_LINES_PER_GET); default all. */
+  maxLogLinesPerGet?: number;
+  /**
+   * Most bytes of packages a ClaimInstallation answers with the job
+   * (REGISTRY_MAX_CLAIM_PACKAGE_BYTES, counted like the package cache);
+   * past it the answer has the job's package ids only. Default no limit.
+   */
+  maxClaimPackageBytes?: number;
 }
 
 /** The filters and page of a listing, as the caller sent them. */
@@ -82,9 +90,15 @@ export interface ReportMessage {
 
 /** A claimed job and its packages in install order. */
 export interface ClaimedInstallation {
-  /** The job, now running. */
+  /**
+   * The job, now running; `job.installOrder` always names every package,
+   * dependencies first.
+   */
   job: InstallationRow;
-  /** Its packages, dependencies first. */
+  /**
+   * Its packages, dependencies first; empty when they would pass
+   * REGISTRY_MAX_CLAIM_PACKAGE_BYTES (the agent then reads each with GetPackage).
+   */
   installOrder: PackageRow[];
 }
 
@@ -124,12 +138,14 @@ export class Installations {
   }
 
   /**
-   * A job with its log, for its node, its creator or an operator.
+   * A job with its log, for its node, its creator or an operator: the first
+   * REGISTRY_MAX_LOG_LINES_PER_GET lines of it, `logCount` telling how many
+   * there are (WatchInstallation from that line gives the rest).
    * @throws INVALID_ARGUMENT, NOT_FOUND INSTALLATION_NOT_FOUND, PERMISSION_DENIED NOT_JOB_READER.
    */
   async get(caller: string, jobIdValue: string): Promise<InstallationRow> {
     const jobId = requireJobId(jobIdValue);
-    const row = await this.find(jobId, true);
+    const row = await this.find(jobId, true, this.deps.maxLogLinesPerGet);
     this.deps.access.requireRead(caller, row);
     return row;
   }
@@ -192,7 +208,11 @@ export class Installations {
           log?.(row);
           const found = await this.deps.packages.findByIds(row.installOrder);
           const byId = new Map(found.map((p) => [p.packageId, p]));
-          return { job: { ...row, logs: [] }, installOrder: row.installOrder.flatMap((id) => byId.get(id) ?? []) };
+          const packages = row.installOrder.flatMap((id) => byId.get(id) ?? []);
+          const bytes = packages.reduce((sum, p) => sum + cachedPackageBytes(p), 0);
+          // An answer too large for a message would leave the job running with an agent that never saw it.
+          const fits = bytes <= (this.deps.maxClaimPackageBytes ?? Infinity);
+          return { job: { ...row, logs: [] }, installOrder: fits ? packages : [] };
         }
         const remaining = until - Date.now();
         if (remaining <= 0) return undefined;
@@ -261,8 +281,8 @@ export class Installations {
     return cancelled;
   }
 
-  private async find(jobId: string, withLogs: boolean): Promise<InstallationRow> {
-    const row = await this.deps.installations.findById(jobId, withLogs);
+  private async find(jobId: string, withLogs: boolean, maxLines?: number): Promise<InstallationRow> {
+    const row = await this.deps.installations.findById(jobId, withLogs, maxLines);
     if (!row) throw notFound('Installation', jobId, `installation job ${jobId} was not found`);
     return row;
   }

@@ -1,24 +1,32 @@
 /**
  * A small least-recently-used cache (a Map keeps insertion order) whose
- * entries may expire a fixed time after they were set. Used for packages,
- * which change only when yanked or unyanked.
+ * entries may expire a fixed time after they were set, bounded by a number
+ * of entries and, when given a `sizeOf`, by a byte budget (the sum of the
+ * entries' sizes; an entry larger than the whole budget is not kept). Used
+ * for packages, which change only when yanked or unyanked.
  */
 export class LruCache<K, V> {
-  private readonly entries = new Map<K, { value: V; expiresAt: number }>();
+  private readonly entries = new Map<K, { value: V; expiresAt: number; bytes: number }>();
   private readonly ttlMs: number;
   private readonly now: () => number;
+  private readonly maxBytes: number;
+  private readonly sizeOf: (value: V) => number;
+  private totalBytes = 0;
 
   /**
    * @param capacity - Most entries kept; 0 keeps nothing.
    * @param options - `ttlMs`: an entry is dropped this long after it was set
-   *   (default: never); `now`: the clock, in milliseconds.
+   *   (default: never); `now`: the clock, in milliseconds; `maxBytes` and
+   *   `sizeOf`: the byte budget and how many bytes a value counts for.
    */
   constructor(
     private readonly capacity: number,
-    options: { ttlMs?: number; now?: () => number } = {},
+    options: { ttlMs?: number; now?: () => number; maxBytes?: number; sizeOf?: (value: V) => number } = {},
   ) {
     this.ttlMs = options.ttlMs ?? Infinity;
     this.now = options.now ?? Date.now;
+    this.maxBytes = options.maxBytes ?? Infinity;
+    this.sizeOf = options.sizeOf ?? (() => 0);
   }
 
   /** The value of `key` unless it expired, marked as recently used. */
@@ -26,22 +34,36 @@ export class LruCache<K, V> {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     this.entries.delete(key);
-    if (entry.expiresAt <= this.now()) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.totalBytes -= entry.bytes;
+      return undefined;
+    }
     this.entries.set(key, entry);
     return entry.value;
   }
 
-  /** Keeps `value` under `key`, dropping the least recently used entry when full. */
+  /** Keeps `value` under `key`, dropping the least recently used entries while over a limit. */
   set(key: K, value: V): void {
     if (this.capacity <= 0) return;
-    this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as K);
+    this.delete(key);
+    const bytes = this.sizeOf(value);
+    if (bytes > this.maxBytes) return;
+    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs, bytes });
+    this.totalBytes += bytes;
+    while (this.entries.size > this.capacity || this.totalBytes > this.maxBytes) this.delete(this.entries.keys().next().value as K);
   }
 
   /** Forgets `key`. */
   delete(key: K): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
     this.entries.delete(key);
+    this.totalBytes -= entry.bytes;
+  }
+
+  /** The bytes the entries count for (expired ones included until they are read or pushed out). */
+  get bytes(): number {
+    return this.totalBytes;
   }
 
   /** Number of entries (expired ones included until they are read or pushed out). */

@@ -60,6 +60,16 @@ export const MAX_YANK_REASON = 1024;
 /** The outgoing metadata handed to the content store check (the caller's request id). */
 export type OutgoingMetadata = Parameters<ArtifactChecker['checkArtifact']>[2];
 
+/**
+ * What a cached package counts for against REGISTRY_PACKAGE_CACHE_BYTES: its
+ * manifest's JSON bytes, its other strings, and 256 bytes of overhead.
+ */
+export function cachedPackageBytes(row: PackageRow): number {
+  return (
+    Buffer.byteLength(JSON.stringify(row.manifest)) + row.artifactUrl.length + row.signature.length + row.authorDid.length + (row.yankReason?.length ?? 0) + 256
+  );
+}
+
 /** What packages need. */
 export interface PackagesDeps {
   /** The registry's database (registrations and yanks run in transactions on it). */
@@ -70,6 +80,10 @@ export interface PackagesDeps {
   maxManifestBytes: number;
   /** How many packages GetPackage keeps in memory. */
   cacheSize: number;
+  /** The bytes they may hold in all, counted by {@link cachedPackageBytes} (default no byte limit). */
+  cacheBytes?: number;
+  /** Most bytes of packages (counted the same way) one ListPackages page carries (default no limit). */
+  maxListPageBytes?: number;
   /** How long a cached package is kept, in milliseconds (default {@link PACKAGE_CACHE_TTL_MS}). */
   cacheTtlMs?: number;
   /** The deployment's page tokens. */
@@ -125,7 +139,7 @@ export class Packages {
   constructor(private readonly deps: PackagesDeps) {
     this.packages = new PackagesRepository(deps.db);
     this.owners = new PackageOwnersRepository(deps.db);
-    this.cache = new LruCache(deps.cacheSize, { ttlMs: deps.cacheTtlMs ?? PACKAGE_CACHE_TTL_MS });
+    this.cache = new LruCache(deps.cacheSize, { ttlMs: deps.cacheTtlMs ?? PACKAGE_CACHE_TTL_MS, maxBytes: deps.cacheBytes, sizeOf: cachedPackageBytes });
   }
 
   /**
@@ -244,7 +258,18 @@ export class Packages {
     }
     const query = { kind: 'packages', ...filters };
     const after = readCursor(this.deps.pageTokens.decode<unknown>(input.pageToken, query));
-    const { rows, more } = await this.packages.list(filters, pageSize, after);
+    const listed = await this.packages.list(filters, pageSize, after);
+    // A page ends early (with a next token) rather than pass REGISTRY_MAX_LIST_PAGE_BYTES; it always holds one package.
+    const maxBytes = this.deps.maxListPageBytes ?? Infinity;
+    let bytes = 0;
+    let end = 0;
+    while (end < listed.rows.length) {
+      bytes += cachedPackageBytes(listed.rows[end]!);
+      if (end > 0 && bytes > maxBytes) break;
+      end += 1;
+    }
+    const rows = listed.rows.slice(0, end);
+    const more = listed.more || end < listed.rows.length;
     const last = rows[rows.length - 1];
     return {
       rows,

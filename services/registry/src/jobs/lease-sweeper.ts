@@ -2,24 +2,75 @@
  * Ends expired leases on a timer: a running job whose agent stopped renewing
  * goes back to pending, or fails after the last attempt. Every replica runs
  * one; SKIP LOCKED keeps them out of each other's way.
+ *
+ * The sweep works job by job, in batches of {@link SWEEP_BATCH} (at most
+ * {@link SWEEP_MAX_BATCHES} per tick), so one job cannot stop the others: a
+ * job whose lease cannot be ended with its log checkpointed into
+ * `installations.logs` (a log too large for one array, a failing write) is
+ * ended without the checkpoint (its lines stay in the side table, where
+ * readers read them); a job that fails even so is logged and skipped until
+ * the next tick, and the sweep goes on with the next job.
  */
 import type { Logger } from '@griot/server-kit';
-import type { InstallationsRepository } from '../repository/installations-repository';
+import type { InstallationRow, InstallationsRepository } from '../repository/installations-repository';
+
+/** Jobs read per batch of a sweep. */
+export const SWEEP_BATCH = 100;
+
+/** Batches per tick at most (the rest waits for the next tick). */
+export const SWEEP_MAX_BATCHES = 20;
 
 /** A running sweeper. */
 export interface LeaseSweeper {
-  /** Sweeps once now (tests, and the timer). */
+  /** Sweeps once now (tests, and the timer); resolves with the number of jobs changed. */
   sweep(): Promise<number>;
   /** Stops the timer and waits for a sweep in progress. */
   stop(): Promise<void>;
 }
 
+/** What a sweeper needs. */
+export interface LeaseSweeperOptions {
+  intervalMs: number;
+  maxAttempts: number;
+  logger: Logger;
+  onExpired?: (count: number) => void;
+}
+
+/** One sweep: every expired lease, job by job; failures are logged and skipped. */
+export async function sweepExpiredLeases(repository: InstallationsRepository, options: Omit<LeaseSweeperOptions, 'intervalMs'>): Promise<InstallationRow[]> {
+  const changed: InstallationRow[] = [];
+  const skipped: string[] = [];
+  for (let batch = 0; batch < SWEEP_MAX_BATCHES; batch++) {
+    const jobIds = await repository.findExpiredLeases(SWEEP_BATCH, skipped);
+    for (const jobId of jobIds) {
+      const row = await expireOne(repository, jobId, options);
+      if (row === 'failed') skipped.push(jobId);
+      else if (row) changed.push(row);
+    }
+    if (jobIds.length < SWEEP_BATCH) break;
+  }
+  return changed;
+}
+
+async function expireOne(repository: InstallationsRepository, jobId: string, options: Omit<LeaseSweeperOptions, 'intervalMs'>): Promise<InstallationRow | undefined | 'failed'> {
+  try {
+    return await repository.expireLease(jobId, options.maxAttempts, true);
+  } catch (err) {
+    options.logger.warn({ err, jobId }, 'checkpointing the log of a job whose lease expired failed; ending the lease without the checkpoint');
+  }
+  try {
+    return await repository.expireLease(jobId, options.maxAttempts, false);
+  } catch (err) {
+    options.logger.error({ err, jobId }, 'ending an expired lease failed; skipping this job until the next sweep');
+    return 'failed';
+  }
+}
+
 /** Starts sweeping every `intervalMs`. */
-export function startLeaseSweeper(repository: InstallationsRepository, options: { intervalMs: number; maxAttempts: number; logger: Logger; onExpired?: (count: number) => void }): LeaseSweeper {
+export function startLeaseSweeper(repository: InstallationsRepository, options: LeaseSweeperOptions): LeaseSweeper {
   let running: Promise<number> | undefined;
   const sweep = (): Promise<number> => {
-    running ??= repository
-      .expireLeases(options.maxAttempts)
+    running ??= sweepExpiredLeases(repository, options)
       .then((rows) => {
         for (const row of rows) options.logger.info({ jobId: row.jobId, status: row.status, attempts: row.attempts }, 'installation lease expired');
         if (rows.length > 0) options.onExpired?.(rows.length);

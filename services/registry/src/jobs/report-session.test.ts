@@ -26,6 +26,7 @@ function fakeInstallationsRepository(): { repository: InstallationsRepository; a
     status: 'running',
     statusMessage: null,
     logCount: count,
+    logBytes: 0,
     installOrder: [],
     attempts: 1,
     leaseExpiresAt: null,

@@ -9,7 +9,7 @@
  * by the claim's attempt number, so an agent whose lease expired cannot write
  * over a newer claim.
  */
-import { failedPrecondition, invalidField } from '@griot/server-kit';
+import { failedPrecondition, invalidField, resourceExhausted } from '@griot/server-kit';
 import { assertReportable, isTerminal, type JobStatus } from '../domain/installation-state';
 import type { InstallationRow, InstallationsRepository } from '../repository/installations-repository';
 
@@ -28,6 +28,10 @@ export interface ReportSessionOptions {
    * `installations.logs` while the job runs (a final status always checkpoints).
    */
   checkpointIntervalMs: number;
+  /** Most lines a job's log holds (REGISTRY_MAX_LOG_LINES_PER_JOB). */
+  maxLogLines?: number;
+  /** Most UTF-8 bytes a job's log holds (REGISTRY_MAX_LOG_BYTES_PER_JOB). */
+  maxLogBytes?: number;
 }
 
 /** A report stream on a running job. */
@@ -42,6 +46,8 @@ export class ReportSession {
   private last?: InstallationRow;
   private lastWrite = Date.now();
   private lastCheckpoint = Date.now();
+  /** The lines of the write being made (for the limit's message). */
+  private pendingLines: string[] = [];
 
   constructor(
     private readonly repository: InstallationsRepository,
@@ -143,18 +149,21 @@ export class ReportSession {
         statusMessage: status?.message,
         leaseMs: this.options.leaseMs,
         checkpoint,
+        maxLines: this.options.maxLogLines,
+        maxBytes: this.options.maxLogBytes,
       });
       this.lastWrite = Date.now();
       if (checkpoint) this.lastCheckpoint = this.lastWrite;
       if (!row) await this.lostClaim();
       else this.last = row;
-    });
+    }, lines);
     return status && isTerminal(status.status) ? this.chain : previous;
   }
 
-  private enqueue(write: () => Promise<void>): void {
+  private enqueue(write: () => Promise<void>, lines: string[] = []): void {
     this.chain = this.chain.then(async () => {
       if (this.failure !== undefined) return;
+      this.pendingLines = lines;
       try {
         await write();
       } catch (err) {
@@ -163,9 +172,23 @@ export class ReportSession {
     });
   }
 
-  /** The job is no longer this claim's running job: say why. */
+  /** The job is no longer this claim's running job, or its log is full: say why. */
   private async lostClaim(): Promise<never> {
     const row = await this.repository.findById(this.jobId, false);
+    if (row && row.status === 'running' && row.attempts === this.attempt) {
+      const lines = this.pendingLines.length;
+      const bytes = this.pendingLines.reduce((sum, line) => sum + Buffer.byteLength(line), 0);
+      const maxLines = this.options.maxLogLines ?? Infinity;
+      const byLines = row.logCount + lines > maxLines;
+      const limit = byLines ? 'REGISTRY_MAX_LOG_LINES_PER_JOB' : 'REGISTRY_MAX_LOG_BYTES_PER_JOB';
+      const max = byLines ? maxLines : (this.options.maxLogBytes ?? Infinity);
+      throw resourceExhausted(
+        'LOG_LIMIT_EXCEEDED',
+        `the log of job ${this.jobId} holds ${row.logCount} lines (${row.logBytes} bytes); ${lines} more lines (${bytes} bytes) would pass ${limit} = ${max}; ` +
+          'those lines were not written; a final status without lines is still taken',
+        { jobId: this.jobId, limit, max, logCount: row.logCount, logBytes: row.logBytes },
+      );
+    }
     if (row && isTerminal(row.status)) {
       throw failedPrecondition('JOB_FINAL', `job ${this.jobId} is ${row.status}${row.statusMessage ? ` (${row.statusMessage})` : ''}; nothing more can be reported`, {
         jobId: this.jobId,

@@ -49,6 +49,8 @@ export interface InstallationRow {
   logs?: string[];
   /** How many log lines there are. */
   logCount: number;
+  /** Their UTF-8 bytes. */
+  logBytes: number;
   /** Package ids in install order. */
   installOrder: string[];
   /** How many times it was claimed. */
@@ -104,6 +106,7 @@ interface RawRow {
   status_message: string | null;
   logs?: string[] | null;
   log_count: number;
+  log_bytes: string | number;
   install_order: string[] | null;
   attempts: number;
   lease_expires_at: Date | string | null;
@@ -115,7 +118,7 @@ interface RawRow {
 /** The selected columns (all but logs), optionally qualified by a table alias. */
 function columns(alias?: string): string {
   const a = alias ? `${alias}.` : '';
-  return `${a}job_id, ${a}package_id, ${a}target_node_id, ${a}created_by, ${a}status, ${a}status_message, ${a}log_count, ${a}install_order,
+  return `${a}job_id, ${a}package_id, ${a}target_node_id, ${a}created_by, ${a}status, ${a}status_message, ${a}log_count, ${a}log_bytes, ${a}install_order,
     ${a}attempts, ${a}lease_expires_at, ${a}created_at, ${a}completed_at,
     (EXTRACT(EPOCH FROM ${a}created_at) * 1000000)::bigint::text AS created_at_us`;
 }
@@ -136,8 +139,8 @@ function checkpointLogs(table: string, extra = "'{}'::text[]"): string {
        ORDER BY l.line_no) || ${extra}`;
 }
 
-/** Every line of a job, in order, from the side table. */
-const ALL_LINES = `ARRAY(SELECT l.line FROM installation_log_lines l WHERE l.job_id = installations.job_id ORDER BY l.line_no)`;
+/** The first lines of a job (at most `?` of them), in order, from the side table. */
+const FIRST_LINES = `ARRAY(SELECT l.line FROM installation_log_lines l WHERE l.job_id = installations.job_id AND l.line_no < ?::int ORDER BY l.line_no)`;
 
 /** The `installations` table. */
 export class InstallationsRepository {
@@ -160,11 +163,14 @@ export class InstallationsRepository {
     }
   }
 
-  /** A job with its logs, if it exists. */
-  async findById(jobId: string, withLogs = true): Promise<InstallationRow | undefined> {
+  /**
+   * A job, if it exists, with the first `maxLines` lines of its log when
+   * `withLogs` (`logCount` tells how many there are in all).
+   */
+  async findById(jobId: string, withLogs = true, maxLines = 2_147_483_647): Promise<InstallationRow | undefined> {
     const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
-      `SELECT ${COLUMNS}${withLogs ? `, ${ALL_LINES} AS logs` : ''} FROM installations WHERE job_id = ?::uuid`,
-      [jobId],
+      `SELECT ${COLUMNS}${withLogs ? `, ${FIRST_LINES} AS logs` : ''} FROM installations WHERE job_id = ?::uuid`,
+      withLogs ? [maxLines, jobId] : [jobId],
     );
     return rows[0] ? toRow(rows[0]) : undefined;
   }
@@ -243,7 +249,12 @@ export class InstallationsRepository {
     statusMessage?: string;
     leaseMs: number;
     checkpoint?: boolean;
+    /** The most lines the job's log may hold after this append. */
+    maxLines?: number;
+    /** The most UTF-8 bytes the job's log may hold after this append. */
+    maxBytes?: number;
   }): Promise<InstallationRow | undefined> {
+    const bytes = input.lines.reduce((sum, line) => sum + Buffer.byteLength(line), 0);
     const final = input.status === 'completed' || input.status === 'failed';
     const checkpoint = final || input.checkpoint === true;
     // Without a checkpoint `logs` is not assigned at all, so the UPDATE never touches the array.
@@ -255,12 +266,14 @@ export class InstallationsRepository {
          UPDATE installations
             SET ${checkpointSet}
                 log_count = log_count + ?::int,
+                log_bytes = log_bytes + ?::bigint,
                 status = COALESCE(?, status),
                 status_message = CASE WHEN ?::boolean THEN ? ELSE status_message END,
                 completed_at = CASE WHEN ?::boolean THEN NOW() ELSE completed_at END,
                 lease_expires_at = CASE WHEN ?::boolean THEN NULL ELSE NOW() + ? * INTERVAL '1 millisecond' END,
                 updated_at = NOW()
           WHERE job_id = ?::uuid AND status = 'running' AND attempts = ?
+            AND log_count + ?::int <= ?::int AND log_bytes + ?::bigint <= ?::bigint
          RETURNING ${COLUMNS}),
        appended AS (
          INSERT INTO installation_log_lines (job_id, line_no, line)
@@ -270,6 +283,7 @@ export class InstallationsRepository {
       [
         ...(checkpoint ? [input.lines, input.lines.length] : []),
         input.lines.length,
+        bytes,
         input.status ?? null,
         input.status !== undefined,
         input.statusMessage || null,
@@ -278,6 +292,10 @@ export class InstallationsRepository {
         input.leaseMs,
         input.jobId,
         input.attempt,
+        input.lines.length,
+        input.maxLines ?? 2_147_483_647,
+        bytes,
+        input.maxBytes ?? Number.MAX_SAFE_INTEGER,
         input.lines.length,
         input.lines,
         JOB_EVENTS_CHANNEL,
@@ -315,16 +333,33 @@ export class InstallationsRepository {
   }
 
   /**
-   * Ends expired leases: the job goes back to pending, or fails once it had
-   * `maxAttempts` claims; either way its log is checkpointed into `logs`.
-   * Rows another replica is sweeping are skipped.
-   * @returns The jobs changed.
+   * Up to `limit` running jobs whose lease has expired, the longest expired
+   * first, leaving out `except` (jobs a sweep already failed on this round).
    */
-  async expireLeases(maxAttempts: number): Promise<InstallationRow[]> {
+  async findExpiredLeases(limit: number, except: string[] = []): Promise<string[]> {
+    const { rows } = await this.knex.raw<{ rows: { job_id: string }[] }>(
+      `SELECT job_id FROM installations
+        WHERE status = 'running' AND lease_expires_at < NOW() AND job_id <> ALL (?::uuid[])
+        ORDER BY lease_expires_at, job_id LIMIT ?`,
+      [except, limit],
+    );
+    return rows.map((r) => r.job_id);
+  }
+
+  /**
+   * Ends one expired lease: the job goes back to pending, or fails once it
+   * had `maxAttempts` claims. With `checkpoint` (the normal case) its log is
+   * checkpointed into `logs` in the same UPDATE; without, `logs` is left as
+   * it is (the side table still holds every line): the way out for a job
+   * whose checkpoint fails.
+   * @returns The job changed, or undefined when its lease was no longer
+   *   expired or another replica is sweeping it.
+   */
+  async expireLease(jobId: string, maxAttempts: number, checkpoint = true): Promise<InstallationRow | undefined> {
     const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
       `WITH expired AS (
          SELECT job_id FROM installations
-          WHERE status = 'running' AND lease_expires_at < NOW()
+          WHERE job_id = ?::uuid AND status = 'running' AND lease_expires_at < NOW()
           FOR UPDATE SKIP LOCKED),
        changed AS (
          UPDATE installations i
@@ -333,16 +368,31 @@ export class InstallationsRepository {
                   THEN 'agent lease expired after ' || i.attempts || ' attempts; the job failed'
                   ELSE 'agent lease expired (attempt ' || i.attempts || ' of ' || ?::int || '); waiting to be claimed again' END,
                 completed_at = CASE WHEN i.attempts >= ? THEN NOW() ELSE NULL END,
-                lease_expires_at = NULL, updated_at = NOW(),
-                logs = ${checkpointLogs('i')}, logs_checkpointed = i.log_count
+                ${checkpoint ? `logs = ${checkpointLogs('i')}, logs_checkpointed = i.log_count,` : ''}
+                lease_expires_at = NULL, updated_at = NOW()
            FROM expired WHERE i.job_id = expired.job_id
          RETURNING ${columns('i')})
        SELECT changed.*, pg_notify(?, changed.job_id::text) AS _notified,
               CASE WHEN changed.status = 'pending' THEN pg_notify(?, changed.target_node_id) END AS _queued
          FROM changed`,
-      [maxAttempts, maxAttempts, maxAttempts, maxAttempts, JOB_EVENTS_CHANNEL, JOB_QUEUE_CHANNEL],
+      [jobId, maxAttempts, maxAttempts, maxAttempts, maxAttempts, JOB_EVENTS_CHANNEL, JOB_QUEUE_CHANNEL],
     );
-    return rows.map(toRow);
+    return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  /**
+   * Ends every expired lease, job by job (see {@link expireLease}); the
+   * first failure throws. The lease sweeper does the same but logs and skips
+   * a job that fails.
+   * @returns The jobs changed.
+   */
+  async expireLeases(maxAttempts: number): Promise<InstallationRow[]> {
+    const changed: InstallationRow[] = [];
+    for (const jobId of await this.findExpiredLeases(1000)) {
+      const row = await this.expireLease(jobId, maxAttempts);
+      if (row) changed.push(row);
+    }
+    return changed;
   }
 
   /**
@@ -375,6 +425,7 @@ function toRow(raw: RawRow): InstallationRow {
     statusMessage: raw.status_message,
     logs: raw.logs === undefined ? undefined : (raw.logs ?? []),
     logCount: raw.log_count,
+    logBytes: Number(raw.log_bytes),
     installOrder: raw.install_order ?? [],
     attempts: raw.attempts,
     leaseExpiresAt: date(raw.lease_expires_at),
