@@ -16,6 +16,7 @@ export * from './database';
 export * from './embedded-postgres';
 export * from './session-locks';
 export * from './migrate';
+export * from './migrate-command';
 export * from './pagination';
 export * from './page-token-key';
 export * from './used-tokens';

@@ -6,32 +6,12 @@
  * a rollout (the migrate Jobs under deploy/kubernetes/).
  */
 import { registryMigrations } from '@griot/migrations';
-import { createLogger, embeddedDatabaseVar, openDatabase, readConfig, runMigrations, vars, type MigrateAction } from '@griot/server-kit';
+import { MIGRATE_ACTIONS, migrateMain, runMigrateCommand } from '@griot/server-kit';
 
-const ACTIONS: MigrateAction[] = ['latest', 'rollback', 'rollback-all'];
-
-async function main(action = 'latest'): Promise<void> {
-  if (!ACTIONS.includes(action as MigrateAction)) {
-    process.stderr.write(`usage: node dist/migrate.js [${ACTIONS.join('|')}]\n`);
-    process.exit(2);
-  }
-  const config = readConfig({
-    REGISTRY_DATABASE_URL: vars.postgresUrl(),
-    GRIOT_DATA_DIR: vars.path('./.griot'),
-    GRIOT_EMBEDDED_DATABASE: embeddedDatabaseVar(),
-    LOG_LEVEL: vars.logLevel('info'),
-  });
-  const logger = createLogger({ level: config.LOG_LEVEL, name: 'registry-migrate' });
-  const db = await openDatabase({ url: config.REGISTRY_DATABASE_URL, dataDir: config.GRIOT_DATA_DIR, name: 'registry', logger, embedded: config.GRIOT_EMBEDDED_DATABASE });
-  try {
-    const names = await runMigrations(db.knex, registryMigrations, 'registry_migrations', action as MigrateAction);
-    logger.info({ action, migrations: names }, names.length ? 'done' : 'nothing to do');
-  } finally {
-    await db.close();
-  }
-}
-
-main(process.argv[2]).catch((err: unknown) => {
-  process.stderr.write(`migrate: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+migrateMain(() =>
+  runMigrateCommand(
+    [{ name: 'registry', urlVariable: 'REGISTRY_DATABASE_URL', migrations: registryMigrations, table: 'registry_migrations' }],
+    process.argv[2] ?? 'latest',
+    `node dist/migrate.js [${MIGRATE_ACTIONS.join('|')}]`,
+  ),
+);
