@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { readContentStoreConfig, startContentStore, type RunningContentStore } from '@griot/content-store';
-import type { content } from '@griot/proto';
+import type { content, registry } from '@griot/proto';
 import { readRegistryConfig, startRegistry, type RunningRegistry } from '@griot/registry';
 import { silentLogger, startTracing, type Tracing } from '@griot/server-kit';
 import { createPostgresDatabase, DB_KINDS } from './support/database';
-import { connect, newIdentity, publishTestPackage, uploadBytes } from './support/fixtures';
+import { callerAuth, connect, newIdentity, publishTestPackage, unary, uploadBytes } from './support/fixtures';
 
 /** One sample of a Prometheus text exposition. */
 interface Sample {
@@ -237,5 +237,25 @@ describe.each(DB_KINDS)('observability (%s)', (kind) => {
     const refused = (await scrape(admin)).filter((s) => s.name === 'griot_registry_registrations_refused_total');
     expect(refused.reduce((n, s) => n + s.value, 0)).toBe(1);
     expect(refused[0]!.labels.reason).toMatch(/^[A-Z_]+$/);
+  });
+
+  it('measures how long job notifications take to reach the registry', async () => {
+    const admin = registryService.adminAddress!;
+    const lagCount = async () => value(await scrape(admin), 'griot_registry_notification_lag_seconds_count', {});
+    const before = await lagCount();
+    const node = newIdentity();
+    const pkg = await publishTestPackage(clients, newIdentity(), { name: `notified-${kind}`, version: '1.0.0' });
+    // A new job notifies its node's queue; the registry listens to it like every replica does.
+    await unary<registry.CreateInstallationRequest, registry.CreateInstallationResponse>(
+      clients.registry.createInstallation.bind(clients.registry),
+      { packageId: pkg.packageId, targetNodeId: node.did },
+      callerAuth(node),
+    );
+    const end = Date.now() + 30_000;
+    while ((await lagCount()) === before && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    const samples = await scrape(admin);
+    expect(value(samples, 'griot_registry_notification_lag_seconds_count', {})).toBeGreaterThan(before);
+    // Delivered within the same machine: far below the histogram's last bucket.
+    expect(value(samples, 'griot_registry_notification_lag_seconds_bucket', { le: '2.5' })).toBe(value(samples, 'griot_registry_notification_lag_seconds_count', {}));
   });
 });

@@ -4,7 +4,7 @@
  * wrappers that count them at the gRPC boundary.
  */
 import type { Knex } from 'knex';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { cachedGauge, GriotError, type ServiceHandlers } from '@griot/server-kit';
 import type { registry } from '@griot/proto';
 
@@ -24,6 +24,8 @@ export class RegistryMetrics {
   readonly logLines: Counter;
   /** WatchInstallation streams open now. */
   readonly activeWatchers: Gauge;
+  /** How long job notifications take from their statement to this replica. */
+  readonly notificationLag: Histogram;
 
   /** Registers the metrics in `registry`; jobs by status are counted in `knex` when scraped (cached 5 s). */
   constructor(registry: Registry, knex: Knex) {
@@ -34,6 +36,12 @@ export class RegistryMetrics {
     this.leaseExpiries = new Counter({ name: 'griot_registry_lease_expiries_total', help: 'Running jobs whose lease expired.', registers });
     this.logLines = new Counter({ name: 'griot_registry_log_lines_total', help: 'Installation log lines reported by agents.', registers });
     this.activeWatchers = new Gauge({ name: 'griot_registry_active_watchers', help: 'WatchInstallation streams open now.', registers });
+    this.notificationLag = new Histogram({
+      name: 'griot_registry_notification_lag_seconds',
+      help: 'Time from the statement that changed a job (or queued work) to its notification reaching this replica.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
     cachedGauge(registry, {
       name: 'griot_registry_jobs',
       help: 'Installation jobs by status (counted in the database when scraped, at most every 5 s).',

@@ -108,7 +108,7 @@ export async function startRegistry(config: RegistryConfig, logger: Logger, over
 
   const packages = new PackagesRepository(db.knex);
   const installations = new InstallationsRepository(db.knex);
-  const events = new InstallationEvents(db, logger.child({ component: 'installation-events' }));
+  const events = new InstallationEvents(db, logger.child({ component: 'installation-events' }), (lag) => registryMetrics.notificationLag.observe(lag));
   await events.start();
   const feeds = new JobFeeds(events, installations, logger.child({ component: 'job-feeds' }));
   const artifacts =

@@ -1,7 +1,9 @@
 /**
  * One LISTEN per channel per process, fanned out in-process: job changes
  * (payload: job id) to that job's watchers, and new pending work (payload:
- * node DID) to that node's waiting claims. Works the same on PostgreSQL
+ * node DID) to that node's waiting claims. Each payload ends with `|<ms>`,
+ * when its statement ran, from which each notification's delivery lag is
+ * measured. Works the same on PostgreSQL
  * (notifications from every replica) and PGlite (in-process notifications).
  * After the listen connection reconnects, every subscriber is woken so that
  * it re-reads what it may have missed.
@@ -17,9 +19,14 @@ export class InstallationEvents {
   private readonly queues = new Map<string, Set<Callback>>();
   private readonly unlisten: (() => Promise<void>)[] = [];
 
+  /**
+   * @param onDelivered - Told how long each notification took from its
+   *   statement to this process, in seconds (the database's clock against this one's).
+   */
   constructor(
     private readonly db: Database,
     private readonly logger: Logger,
+    private readonly onDelivered: (lagSeconds: number) => void = () => undefined,
   ) {}
 
   /** Starts listening on both channels. */
@@ -44,9 +51,13 @@ export class InstallationEvents {
   }
 
   private dispatch(map: Map<string, Set<Callback>>, payload: string): void {
+    const bar = payload.lastIndexOf('|');
+    const key = bar < 0 ? payload : payload.slice(0, bar);
+    const sentAt = bar < 0 ? NaN : Number(payload.slice(bar + 1));
+    if (Number.isFinite(sentAt)) this.onDelivered(Math.max(0, Date.now() - sentAt) / 1000);
     // Off the notification path: PGlite delivers notifications on its only connection.
     setImmediate(() => {
-      const targets = payload === RECONNECTED ? [...map.values()].flatMap((s) => [...s]) : [...(map.get(payload) ?? [])];
+      const targets = key === RECONNECTED ? [...map.values()].flatMap((s) => [...s]) : [...(map.get(key) ?? [])];
       for (const callback of targets) {
         try {
           callback();

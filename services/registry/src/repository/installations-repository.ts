@@ -31,6 +31,13 @@ export const JOB_EVENTS_CHANNEL = 'griot_installations';
 /** Channel whose payload is the DID of a node that has a new pending job. */
 export const JOB_QUEUE_CHANNEL = 'griot_installation_queue';
 
+/**
+ * Appended to every notification's payload (`<job id or node DID>|<ms>`):
+ * when the statement ran, in milliseconds since the epoch, so that each
+ * replica can measure how long notifications take to reach it.
+ */
+const NOTIFY_SENT_AT = "'|' || (extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
 /** A row of `installations`; `logs` only when asked for. */
 export interface InstallationRow {
   /** The job id. */
@@ -154,7 +161,7 @@ export class InstallationsRepository {
            INSERT INTO installations (package_id, target_node_id, created_by, status, logs, install_order)
            VALUES (?, ?, ?, 'pending', '{}', ?::text[])
            RETURNING ${COLUMNS})
-         SELECT created.*, pg_notify(?, created.target_node_id) AS _queued FROM created`,
+         SELECT created.*, pg_notify(?, created.target_node_id || ${NOTIFY_SENT_AT}) AS _queued FROM created`,
         [input.packageId, input.targetNodeId, input.createdBy, input.installOrder, JOB_QUEUE_CHANNEL],
       );
       return toRow(rows[0]!);
@@ -225,7 +232,7 @@ export class InstallationsRepository {
                 lease_expires_at = NOW() + ? * INTERVAL '1 millisecond', updated_at = NOW()
            FROM next WHERE i.job_id = next.job_id
          RETURNING ${columns('i')})
-       SELECT claimed.*, pg_notify(?, claimed.job_id::text) AS _notified FROM claimed`,
+       SELECT claimed.*, pg_notify(?, claimed.job_id::text || ${NOTIFY_SENT_AT}) AS _notified FROM claimed`,
       [targetNodeId, leaseMs, JOB_EVENTS_CHANNEL],
     );
     return rows[0] ? toRow(rows[0]) : undefined;
@@ -279,7 +286,7 @@ export class InstallationsRepository {
          INSERT INTO installation_log_lines (job_id, line_no, line)
          SELECT changed.job_id, changed.log_count - ?::int + (u.ord - 1)::int, u.line
            FROM changed, unnest(?::text[]) WITH ORDINALITY AS u (line, ord))
-       SELECT changed.*, pg_notify(?, changed.job_id::text) AS _notified FROM changed`,
+       SELECT changed.*, pg_notify(?, changed.job_id::text || ${NOTIFY_SENT_AT}) AS _notified FROM changed`,
       [
         ...(checkpoint ? [input.lines, input.lines.length] : []),
         input.lines.length,
@@ -326,7 +333,7 @@ export class InstallationsRepository {
                 logs = ${checkpointLogs('installations')}, logs_checkpointed = log_count
           WHERE job_id = ?::uuid AND status IN ('pending', 'running')
          RETURNING ${COLUMNS})
-       SELECT changed.*, pg_notify(?, changed.job_id::text) AS _notified FROM changed`,
+       SELECT changed.*, pg_notify(?, changed.job_id::text || ${NOTIFY_SENT_AT}) AS _notified FROM changed`,
       [reason, jobId, JOB_EVENTS_CHANNEL],
     );
     return rows[0] ? toRow(rows[0]) : undefined;
@@ -372,8 +379,8 @@ export class InstallationsRepository {
                 lease_expires_at = NULL, updated_at = NOW()
            FROM expired WHERE i.job_id = expired.job_id
          RETURNING ${columns('i')})
-       SELECT changed.*, pg_notify(?, changed.job_id::text) AS _notified,
-              CASE WHEN changed.status = 'pending' THEN pg_notify(?, changed.target_node_id) END AS _queued
+       SELECT changed.*, pg_notify(?, changed.job_id::text || ${NOTIFY_SENT_AT}) AS _notified,
+              CASE WHEN changed.status = 'pending' THEN pg_notify(?, changed.target_node_id || ${NOTIFY_SENT_AT}) END AS _queued
          FROM changed`,
       [jobId, maxAttempts, maxAttempts, maxAttempts, maxAttempts, JOB_EVENTS_CHANNEL, JOB_QUEUE_CHANNEL],
     );
