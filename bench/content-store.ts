@@ -26,7 +26,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -218,6 +218,8 @@ async function rssGrowth(dataDir: string, total: number): Promise<{ growth: numb
 /** Runs the content store benchmarks. */
 export async function benchContentStore(): Promise<BenchRow[]> {
   const dataDir = await mkdtemp(join(tmpdir(), 'griot-bench-content-'));
+  // mkdtemp makes the folder 0700; the embedded PostgreSQL runs as the postgres user when this is root.
+  await chmod(dataDir, 0o755);
   const log = (line: string) => process.stderr.write(`content-store bench: ${line} (load ${loadText()})\n`);
   const loadBefore = loadText();
   const resets = await resetPageCache();

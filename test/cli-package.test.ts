@@ -2,15 +2,16 @@
  * The CLI as a user installs it: `pnpm --filter @griot/cli pack` makes one
  * tarball, `npm install -g --prefix TMP --offline` installs it (so it needs no
  * package from any registry, let alone a workspace one), and the installed
- * `griot` runs against services started here: --version, keygen, publish,
+ * `griot` runs against services started from their `pnpm deploy --prod`
+ * folders with `node dist/main.js`: --version, keygen, publish,
  * verify, jobs ls/cancel, publish --dry-run, and a closed pipe on stdout.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from './support/process';
-import { startTestContentStore, startTestRegistry, type StartedService } from './support/services';
+import { buildWorkspace, deployService, startDeployedService } from './support/deployed';
+import { REPO_ROOT, type ServiceProcess } from './support/process';
 
 jest.setTimeout(300_000);
 
@@ -23,8 +24,9 @@ interface Run {
 describe('the packed CLI, installed with npm', () => {
   let work: string;
   let griot: string;
-  let content: StartedService | undefined;
-  let registry: StartedService | undefined;
+  let content: ServiceProcess | undefined;
+  let registry: ServiceProcess | undefined;
+  const deployed: string[] = [];
   let env: NodeJS.ProcessEnv;
   const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'packages/cli/package.json'), 'utf8')) as { version: string }).version;
 
@@ -59,8 +61,12 @@ describe('the packed CLI, installed with npm', () => {
     expect(readdirSync(join(installed, 'dist'))).toEqual(['griot.js']);
     expect(existsSync(join(installed, 'node_modules'))).toBe(false);
 
-    content = await startTestContentStore('pglite');
-    registry = await startTestRegistry('pglite', content.address);
+    // The services as an operator runs them: built, deployed with production dependencies only, started with node.
+    await buildWorkspace();
+    const [contentDir, registryDir] = [await deployService('content-store'), await deployService('registry')];
+    content = await startDeployedService(contentDir, 'content-store', { GRIOT_EMBEDDED_DATABASE: 'pglite', GRIOT_DATA_DIR: join(work, 'content') });
+    registry = await startDeployedService(registryDir, 'registry', { GRIOT_EMBEDDED_DATABASE: 'pglite', GRIOT_DATA_DIR: join(work, 'registry'), CONTENT_STORE_ADDR: content.address });
+    deployed.push(contentDir, registryDir);
     env = {
       PATH: `${join(process.execPath, '..')}:/usr/bin:/bin`,
       HOME: work,
@@ -72,6 +78,7 @@ describe('the packed CLI, installed with npm', () => {
   afterAll(async () => {
     await registry?.stop();
     await content?.stop();
+    for (const dir of deployed) rmSync(join(dir, '..'), { recursive: true, force: true });
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
