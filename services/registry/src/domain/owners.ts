@@ -92,13 +92,7 @@ export class PackageOwners {
    * @throws INVALID_ARGUMENT, PERMISSION_DENIED NOT_A_PACKAGE_OWNER, RESOURCE_EXHAUSTED TOO_MANY_OWNERS.
    */
   async add(caller: string, nameValue: string, ownerDidValue: string): Promise<PackageOwnerRow[]> {
-    const name = requirePackageName(nameValue);
-    const ownerDid = requireDid(ownerDidValue, 'owner_did');
-    return this.db.transaction(async (trx) => {
-      const owners = new PackageOwnersRepository(trx);
-      await owners.lockName(name);
-      const current = await owners.owners(name);
-      requireOwner(caller, name, current, `add owners of ${name}`);
+    return this.changeOwners(caller, nameValue, ownerDidValue, 'add owners of', async (owners, current, name, ownerDid) => {
       if (current.some((o) => o.ownerDid === ownerDid)) return current;
       if (current.length >= MAX_OWNERS) {
         throw new GriotError(Code.RESOURCE_EXHAUSTED, 'TOO_MANY_OWNERS', `${name} already has ${current.length} owners, the most a name may have; remove one first`, {
@@ -119,13 +113,7 @@ export class PackageOwners {
    *   PACKAGE_OWNER_NOT_FOUND (not an owner), FAILED_PRECONDITION LAST_OWNER.
    */
   async remove(caller: string, nameValue: string, ownerDidValue: string): Promise<PackageOwnerRow[]> {
-    const name = requirePackageName(nameValue);
-    const ownerDid = requireDid(ownerDidValue, 'owner_did');
-    return this.db.transaction(async (trx) => {
-      const owners = new PackageOwnersRepository(trx);
-      await owners.lockName(name);
-      const current = await owners.owners(name);
-      requireOwner(caller, name, current, `remove owners of ${name}`);
+    return this.changeOwners(caller, nameValue, ownerDidValue, 'remove owners of', async (owners, current, name, ownerDid) => {
       if (!current.some((o) => o.ownerDid === ownerDid)) {
         throw notFound('PackageOwner', ownerDid, `${ownerDid} is not an owner of ${name}; its owners are ${current.map((o) => o.ownerDid).join(', ')}`);
       }
@@ -137,6 +125,28 @@ export class PackageOwners {
       await owners.removeOwner(name, ownerDid);
       await owners.appendAudit({ name, action: 'OWNER_REMOVED', actorDid: caller, ownerDid });
       return owners.owners(name);
+    });
+  }
+
+  /**
+   * Checks the request, then runs `change` in a transaction that holds the
+   * name's lock, once the caller is known to be a current owner.
+   */
+  private async changeOwners(
+    caller: string,
+    nameValue: string,
+    ownerDidValue: string,
+    action: string,
+    change: (owners: PackageOwnersRepository, current: PackageOwnerRow[], name: string, ownerDid: string) => Promise<PackageOwnerRow[]>,
+  ): Promise<PackageOwnerRow[]> {
+    const name = requirePackageName(nameValue);
+    const ownerDid = requireDid(ownerDidValue, 'owner_did');
+    return this.db.transaction(async (trx) => {
+      const owners = new PackageOwnersRepository(trx);
+      await owners.lockName(name);
+      const current = await owners.owners(name);
+      requireOwner(caller, name, current, `${action} ${name}`);
+      return change(owners, current, name, ownerDid);
     });
   }
 
