@@ -10,8 +10,8 @@
  */
 import { Server, ServerCredentials, type sendUnaryData, type ServerReadableStream, type ServerWritableStream } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
-import { content, contentCodecs } from '@griot/proto';
-import { setServerFlowControlWindow } from '@griot/server-kit';
+import { content } from '@griot/proto';
+import { contentCodecs, setServerFlowControlWindow } from '@griot/transport';
 
 const chunkBytes = Number(process.env.BENCH_CHUNK_BYTES ?? 1024 * 1024);
 const source = randomBytes(chunkBytes);

@@ -33,7 +33,8 @@ import { join } from 'node:path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { createCallerToken, generateKeyPair } from '@griot/did';
 import { readContentStoreConfig } from '@griot/content-store';
-import { content, contentCodecs, UploadBlobClient } from '@griot/proto';
+import { content } from '@griot/proto';
+import { contentCodecs, UploadBlobClient } from '@griot/transport';
 import { cpuSecondsOf, rssOf, startServerProcess, type ServerProcess } from './content-processes';
 import { formatTable, type BenchRow } from './report';
 

@@ -9,7 +9,8 @@ import { rmSync } from 'node:fs';
 import { createServer, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { content, UploadBlobClient, type UploadBlobCall } from '@griot/proto';
+import { content } from '@griot/proto';
+import { UploadBlobClient, type UploadBlobCall } from '@griot/transport';
 import { defineService, GriotError, GriotServer, invalidField, readStatusDetails, serverCredentials, silentLogger, type CallContext } from '@griot/server-kit';
 import { makeTestCertificates, type TestCertificates } from './support/certificates';
 

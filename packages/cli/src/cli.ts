@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { UploadBlobClientTls } from '@griot/proto';
+import type { UploadBlobClientTls } from '@griot/transport';
 import { CliError, ExitCode, usageError } from './cli-error';
 import type { CliIo, Command, CommandContext, OptionValues } from './command';
 import { COMMANDS } from './commands';

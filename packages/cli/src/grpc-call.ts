@@ -4,7 +4,8 @@
  * its address.
  */
 import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
-import { content, contentCodecs, registry, rpcErrorDetails, rpcStatus, UploadBlobClient, type UploadBlobClientTls } from '@griot/proto';
+import { content, registry, rpcErrorDetails, rpcStatus } from '@griot/proto';
+import { contentCodecs, UploadBlobClient, type UploadBlobClientTls } from '@griot/transport';
 import { CliError, ExitCode } from './cli-error';
 import { refusalLine } from './refusals';
 

@@ -17,11 +17,6 @@ export * as rpcStatus from './gen/google/rpc/status';
 export * as rpcErrorDetails from './gen/google/rpc/error_details';
 export { Struct } from './gen/google/protobuf/struct';
 export { Any } from './gen/google/protobuf/any';
-/** Content service codecs that copy bulk bytes as little as possible, and a client that uses them. */
-export * as contentCodecs from './content-codecs';
-/** UploadBlob over HTTP/2 without copying chunk bytes (the bulk upload path of TypeScript clients). */
-export { UploadBlobClient, UploadBlobCall, type UploadBlobClientOptions, type UploadBlobClientTls, type UploadBlobCallOptions, type UploadBlobCallback } from './upload-blob-client';
-
 /**
  * Path of the serialized FileDescriptorSet of every .proto file, imports
  * included: it stays in src/ (where `pnpm generate` writes it, and which the

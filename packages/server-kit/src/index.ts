@@ -23,7 +23,6 @@ export * from './used-tokens';
 export * from './lifecycle';
 export * from './tls';
 export * from './sql-errors';
-export * from './flow-control';
 export * from './heap-growth';
 export * from './metrics';
 export * from './readiness';

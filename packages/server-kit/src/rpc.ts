@@ -19,6 +19,7 @@ import {
   type UntypedHandleCall,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { setCallStreamBuffer } from '@griot/transport';
 import type { Logger } from 'pino';
 import { Code, GriotError } from './errors';
 import { toGrpcStatus } from './grpc-status';
@@ -109,13 +110,6 @@ export interface StreamBuffering {
   readAhead: number;
   /** Responses a response stream accepts before the handler waits for the transport. */
   writeBehind: number;
-}
-
-/** Sets a grpc-js call's Node stream buffer (grpc-js gives no option for it); a call without one is left alone. */
-function setStreamBuffer(call: object, side: '_readableState' | '_writableState', messages: number | undefined): void {
-  if (messages === undefined) return;
-  const state = (call as Record<string, { highWaterMark?: unknown } | undefined>)[side];
-  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = Math.max(1, messages);
 }
 
 /** The default largest request metadata, as gRPC's C core counts it (its hard limit). */
@@ -297,7 +291,7 @@ function bindMethod(def: MethodDef, handler: ((...args: never[]) => Promise<unkn
   }
   if (!def.requestStream && def.responseStream) {
     return ((call: ServerWritableStream<unknown, unknown>) => {
-      setStreamBuffer(call, '_writableState', options.streamBuffering?.writeBehind);
+      setCallStreamBuffer(call, '_writableState', options.streamBuffering?.writeBehind);
       if (stats) stats.received += 1;
       void runCall(def, call, options, stats, async (ctx) => {
         if (call.request instanceof MalformedRequest) throw malformed(def);
@@ -306,7 +300,7 @@ function bindMethod(def: MethodDef, handler: ((...args: never[]) => Promise<unkn
     }) as never;
   }
   return ((call: ServerDuplexStream<unknown, unknown>) => {
-    setStreamBuffer(call, '_writableState', options.streamBuffering?.writeBehind);
+    setCallStreamBuffer(call, '_writableState', options.streamBuffering?.writeBehind);
     void runCall(def, call, options, stats, async (ctx) => {
       await (run as BidiStreamHandler<unknown, unknown>)(readRequests(call, ctx, def, options, stats, { keepWritable: true }), ctx, (m) => send(call, m, ctx, stats));
     }).then((status) => finish(call, status));
@@ -332,7 +326,7 @@ async function* readRequests<T>(
   { keepWritable = false }: { keepWritable?: boolean } = {},
 ): AsyncIterable<T> {
   const idleMs = options.streamIdleMs ?? 120_000;
-  setStreamBuffer(call, '_readableState', options.streamBuffering?.readAhead);
+  setCallStreamBuffer(call, '_readableState', options.streamBuffering?.readAhead);
   const iterator: AsyncIterator<T> = call.iterator({ destroyOnReturn: !keepWritable });
   try {
     for (;;) {

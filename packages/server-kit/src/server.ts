@@ -6,7 +6,7 @@ import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceI
 import { health, readDescriptorSet, reflectionV1, reflectionV1alpha } from '@griot/proto';
 import type { Logger } from 'pino';
 import { HealthState, healthHandlers } from './health';
-import { setServerFlowControlWindow } from './flow-control';
+import { setServerFlowControlWindow } from '@griot/transport';
 import { DescriptorIndex, reflectionHandlers } from './reflection';
 import { ServiceMetrics } from './metrics';
 import { Readiness, WriteFailures, type ReadinessCheck, type ReadinessState } from './readiness';

@@ -3,7 +3,7 @@
  * storages, its gRPC server with health and reflection, listening on an
  * injectable address, and the sweeper.
  */
-import { contentCodecs } from '@griot/proto';
+import { contentCodecs } from '@griot/transport';
 import { contentStoreMigrations } from '@griot/migrations';
 import {
   callerAuthenticator,

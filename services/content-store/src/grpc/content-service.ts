@@ -6,7 +6,8 @@
  * CONTENT_REQUIRE_READ_AUTH=true.
  */
 import type { Metadata } from '@grpc/grpc-js';
-import { content, contentCodecs } from '@griot/proto';
+import { content } from '@griot/proto';
+import { contentCodecs } from '@griot/transport';
 import type { CallerAuthenticator, ServiceHandlers } from '@griot/server-kit';
 import type { ContentAccess } from '../domain/content-access';
 import type { Manifests } from '../domain/manifests';

@@ -3,7 +3,7 @@ import { createServer, type Settings } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { credentials } from '@grpc/grpc-js';
 import { allocReadChunk, CLIENT_FLOW_CONTROL_WINDOW, ContentServiceClient, decodeReadContentResponse, decodeUploadBlobRequest, encodeReadContentResponse, encodeUploadBlobRequest } from './content-codecs';
-import * as content from './gen/griot/content/v1/content_service';
+import { content } from '@griot/proto';
 
 const encode = (m: content.UploadBlobRequest) => Buffer.from(content.UploadBlobRequest.encode(m).finish());
 

@@ -1,8 +1,6 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { DEFAULT_HTTP2_WINDOW, setServerFlowControlWindow } from './flow-control';
-import { silentLogger } from './logger';
-import { GriotServer } from './server';
 
 const MiB = 1024 * 1024;
 
@@ -45,16 +43,6 @@ describe('setServerFlowControlWindow', () => {
     servers.push(server);
     const port = await listen(server);
     expect(await windowsOf(port)).toEqual({ stream: DEFAULT_HTTP2_WINDOW, connection: DEFAULT_HTTP2_WINDOW });
-  });
-
-  it("is what GriotServer's flowControlWindow sets", async () => {
-    const server = new GriotServer({ logger: silentLogger(), domain: 'test.griot.dev', services: [], flowControlWindow: 2 * MiB });
-    const port = await server.listen('127.0.0.1:0');
-    try {
-      expect(await windowsOf(port)).toEqual({ stream: 2 * MiB, connection: 2 * MiB });
-    } finally {
-      await server.shutdown(100);
-    }
   });
 
   it.each([0, 65_534, 2 ** 31, 1.5 * MiB + 0.5])('refuses a window of %d bytes', (bytes) => {

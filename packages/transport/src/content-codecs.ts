@@ -19,7 +19,7 @@
  */
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import { makeGenericClientConstructor, type ChannelCredentials, type ClientOptions } from '@grpc/grpc-js';
-import * as content from './gen/griot/content/v1/content_service';
+import { content } from '@griot/proto';
 
 function safeNumber(value: bigint | string | number): number {
   const n = Number(value);

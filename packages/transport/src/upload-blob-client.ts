@@ -24,7 +24,7 @@ import { connect, constants as h2, type ClientHttp2Session, type ClientHttp2Stre
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { context, propagation } from '@opentelemetry/api';
 import { encodeUploadBlobRequestHead } from './content-codecs';
-import * as content from './gen/griot/content/v1/content_service';
+import { content } from '@griot/proto';
 
 const PATH = '/griot.content.v1.ContentService/UploadBlob';
 /** The largest response message accepted (an UploadBlobResponse is a few hundred bytes). */
