@@ -52,6 +52,16 @@ const TOOLS = {
     check: () => (existsSync('/usr/bin/grpc_python_plugin') ? undefined : '/usr/bin/grpc_python_plugin is missing'),
     install: 'apt-get install protobuf-compiler-grpc',
   },
+  'go-grpc': {
+    check: () => {
+      for (const command of ['go', 'protoc-gen-go', 'protoc-gen-go-grpc']) if (!findOnPath(command)) return `${command} is not on PATH`;
+      // GOPATH-mode sources; protobuf 1.5's proto/registry.go is absent from the older 1.3 package, whose messages panic.
+      for (const source of ['google.golang.org/grpc', 'google.golang.org/protobuf', 'github.com/golang/protobuf/proto/registry.go'])
+        if (!existsSync(join('/usr/share/gocode/src', source))) return `/usr/share/gocode/src/${source} is missing`;
+      return undefined;
+    },
+    install: 'apt-get install golang-go golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev protoc-gen-go protoc-gen-go-grpc',
+  },
 } satisfies Record<string, { check(): string | undefined; install: string }>;
 
 /** A tool outside npm: met when it is there. */
