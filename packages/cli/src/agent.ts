@@ -17,7 +17,7 @@ import { registry } from '@griot/proto';
 import { CONTENT_AUDIENCE, readContent } from './blob-transfer';
 import { CliError } from './cli-error';
 import { isServiceError, toCliError, unary, type ServiceClients } from './grpc-call';
-import { isValidPackageName, isValidVersion } from './griot-json';
+import { isValidPackageName, isValidVersion } from '@griot/client';
 import { callerMetadata } from './key-files';
 import { safeExtract, type ExtractLimits } from './safe-extract';
 import { checkTrust, type TrustPolicy } from './trust-policy';
@@ -203,7 +203,7 @@ export async function installPackage(options: AgentOptions, pkg: registry.Packag
     if (received !== size) throw new InstallError(`${label}: the artifact has ${received} bytes, the manifest says ${size}`);
     if (digest !== pkg.packageId) throw new InstallError(`${label}: the artifact's SHA-256 is ${digest}, expected ${pkg.packageId}`);
     log(`${label}: sha256 ${digest} verified`);
-    const summary = await safeExtract(createReadStream(tmpFile), tmp, options.limits);
+    const summary = await safeExtract(createReadStream(tmpFile, { highWaterMark: 1024 * 1024 }), tmp, options.limits);
     await mkdir(join(target, '..'), { recursive: true });
     try {
       await rename(tmp, target);

@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { findCommand, runCli, splitLeadingGlobals } from './cli';
 import { COMMANDS } from './commands';
 import { parseJobStatus } from './commands/jobs';
-import { parseDescriptor } from './griot-json';
+import { parseDescriptor } from '@griot/client';
 import { EXAMPLES, OPTION_HELP } from './help';
 import { ExitCode } from './cli-error';
 import { parseTags } from './commands/content';

@@ -4,11 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { UploadBlobClientTls } from '@griot/transport';
+import { GriotClientError, PackageError, type TlsOptions } from '@griot/client';
 import { CliError, ExitCode, usageError } from './cli-error';
 import type { CliIo, Command, CommandContext, OptionValues } from './command';
 import { COMMANDS } from './commands';
-import { ServiceClients } from './grpc-call';
+import { ServiceClients, toCliError } from './grpc-call';
 import { commandHelp, GLOBAL_OPTION_LINES } from './help';
 import { cliVersion } from './version';
 import { UnsafeArchiveError } from './safe-extract';
@@ -93,7 +93,7 @@ function parseCommandLine(command: Command, rest: string[]): { args: string[]; o
 }
 
 /** Plaintext (undefined), TLS (a CA given) or mutual TLS (a client certificate and key too): the PEM files read. */
-function tlsFiles(files: { ca: string; cert: string; key: string }): UploadBlobClientTls | undefined {
+function tlsFiles(files: { ca: string; cert: string; key: string }): TlsOptions | undefined {
   if (!files.ca && !files.cert && !files.key) return undefined;
   if (Boolean(files.cert) !== Boolean(files.key)) throw usageError('--tls-cert and --tls-key go together');
   const read = (path: string, option: string) => {
@@ -127,6 +127,7 @@ function makeContext(command: Command, args: string[], options: OptionValues, io
       cert: pick('tls-cert', 'GRIOT_TLS_CERT', ''),
       key: pick('tls-key', 'GRIOT_TLS_KEY', ''),
     }),
+    pick('audience', 'GRIOT_AUDIENCE', DEFAULT_AUDIENCE),
   );
   const ctx: CommandContext = {
     args,
@@ -162,11 +163,12 @@ function makeContext(command: Command, args: string[], options: OptionValues, io
 
 /** Turns any error into the line to print and the exit code. */
 export function describeError(err: unknown, verbose: boolean): { line: string; code: number } {
+  if (err instanceof GriotClientError) err = toCliError(err);
   if (err instanceof CliError) {
     const cause = verbose && err.cause instanceof Error ? ` [cause: ${err.cause.stack ?? err.cause.message}]` : '';
     return { line: `${err.message}${cause}`, code: err.exitCode };
   }
-  if (err instanceof UnsafeArchiveError) return { line: err.message, code: ExitCode.FAILURE };
+  if (err instanceof UnsafeArchiveError || err instanceof PackageError) return { line: err.message, code: ExitCode.FAILURE };
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e.code === 'string' && typeof e.path === 'string') {
     return { line: `${e.path}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`, code: e.code === 'ENOENT' ? ExitCode.NOT_FOUND : ExitCode.FAILURE };

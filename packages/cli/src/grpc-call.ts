@@ -1,11 +1,12 @@
 /**
- * Service endpoints, the generated clients, and one mapping from gRPC errors
- * to {@link CliError}s: a service that cannot be reached is one line naming
- * its address.
+ * Service endpoints, the clients of both services (a {@link GriotClient}
+ * made on first use), and one mapping from {@link GriotClientError}s to
+ * {@link CliError}s: a service that cannot be reached is one line naming its
+ * address.
  */
-import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
-import { content, registry, rpcErrorDetails, rpcStatus } from '@griot/proto';
-import { contentCodecs, UploadBlobClient, type UploadBlobClientTls } from '@griot/transport';
+import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { callUnary, GriotClient, GriotClientError, toGriotClientError, type content, type registry, type TlsOptions, type UnaryStarter } from '@griot/client';
+import type { UploadBlobClient } from '@griot/transport';
 import { CliError, ExitCode } from './cli-error';
 import { refusalLine } from './refusals';
 
@@ -20,32 +21,9 @@ export interface Endpoint {
 /** Default deadline of a unary call. */
 export const UNARY_DEADLINE_MS = 30_000;
 
-/** True for an error that came from a gRPC call. */
-export function isServiceError(err: unknown): err is ServiceError {
-  return typeof err === 'object' && err !== null && typeof (err as ServiceError).code === 'number' && 'metadata' in err;
-}
-
-/** The ErrorInfo reason and metadata, and field violations, of a gRPC error, when the server sent them. */
-export function statusDetails(err: ServiceError): { reason?: string; metadata: Record<string, string>; violations: string[] } {
-  const raw = err.metadata?.get('grpc-status-details-bin')[0];
-  const out: { reason?: string; metadata: Record<string, string>; violations: string[] } = { metadata: {}, violations: [] };
-  if (raw === undefined || typeof raw === 'string') return out;
-  try {
-    for (const any of rpcStatus.Status.decode(raw).details) {
-      const type = any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1);
-      if (type === 'google.rpc.ErrorInfo') {
-        const info = rpcErrorDetails.ErrorInfo.decode(any.value);
-        out.reason = info.reason;
-        out.metadata = { ...info.metadata };
-      }
-      if (type === 'google.rpc.BadRequest') {
-        for (const v of rpcErrorDetails.BadRequest.decode(any.value).fieldViolations) out.violations.push(`${v.field}: ${v.description}`);
-      }
-    }
-  } catch {
-    // Undecodable details only lose the extra lines; the status message remains.
-  }
-  return out;
+/** True for an error a call failed with: a {@link GriotClientError}, or a grpc-js error not mapped yet. */
+export function isServiceError(err: unknown): err is GriotClientError | ServiceError {
+  return err instanceof GriotClientError || toGriotClientError(err) instanceof GriotClientError;
 }
 
 /** ` (connection refused)`-style summary of grpc-js's long UNAVAILABLE details. */
@@ -57,109 +35,107 @@ function shortReason(details: string): string {
 }
 
 /**
- * Turns an error from a call to `endpoint` into a {@link CliError} with the
- * right exit code; other errors are returned unchanged.
+ * Turns an error from a call into a {@link CliError} with the right exit
+ * code; other errors are returned unchanged.
  *
- * @param err - What the call threw.
- * @param endpoint - The service called.
+ * @param err - What the call threw (a {@link GriotClientError} or a grpc-js error).
+ * @param endpoint - The service called, when the error does not say.
  */
-export function toCliError(err: unknown, endpoint: Endpoint): unknown {
-  if (!isServiceError(err)) return err;
-  const details = err.details || err.message;
-  switch (err.code) {
+export function toCliError(err: unknown, endpoint?: Endpoint): unknown {
+  const failure = toGriotClientError(err, endpoint ?? {});
+  if (!(failure instanceof GriotClientError)) return err;
+  const service = endpoint?.service ?? failure.service ?? 'service';
+  const address = endpoint?.address ?? failure.address ?? '';
+  const details = failure.details;
+  switch (failure.code) {
     case status.UNAVAILABLE:
-      return new CliError(`cannot reach the ${endpoint.service} at ${endpoint.address}${shortReason(details)}`, ExitCode.UNAVAILABLE, { cause: err });
+      return new CliError(`cannot reach the ${service} at ${address}${shortReason(details)}`, ExitCode.UNAVAILABLE, { cause: failure });
     case status.DEADLINE_EXCEEDED:
-      return new CliError(`the ${endpoint.service} at ${endpoint.address} did not answer in time`, ExitCode.UNAVAILABLE, { cause: err });
+      return new CliError(`the ${service} at ${address} did not answer in time`, ExitCode.UNAVAILABLE, { cause: failure });
     case status.NOT_FOUND:
-      return new CliError(details, ExitCode.NOT_FOUND, { cause: err });
+      return new CliError(details, ExitCode.NOT_FOUND, { cause: failure });
     case status.UNIMPLEMENTED:
-      return new CliError(`the ${endpoint.service} at ${endpoint.address} does not implement this call (${details})`, ExitCode.FAILURE, { cause: err });
-    case status.PERMISSION_DENIED: {
-      const { reason, metadata } = statusDetails(err);
-      return new CliError(`${endpoint.service} refused (PERMISSION_DENIED): ${refusalLine(details, reason, metadata)}`, ExitCode.FAILURE, { cause: err });
-    }
+      return new CliError(`the ${service} at ${address} does not implement this call (${details})`, ExitCode.FAILURE, { cause: failure });
+    case status.PERMISSION_DENIED:
+      return new CliError(`${service} refused (PERMISSION_DENIED): ${refusalLine(details, failure.reason, failure.metadata)}`, ExitCode.FAILURE, { cause: failure });
     default: {
-      const { violations } = statusDetails(err);
-      const name = (status[err.code] as string | undefined) ?? String(err.code);
+      const violations = failure.violations.map((v) => `${v.field}: ${v.description}`);
       // A field error the message already states is printed once.
       const missing = violations.filter((v) => !details.includes(v) && !details.includes(v.replace(': ', ' ')));
       const extra = missing.length > 0 ? `: ${missing.join('; ')}` : '';
-      return new CliError(`${endpoint.service} refused (${name}): ${details}${extra}`, ExitCode.FAILURE, { cause: err });
+      return new CliError(`${service} refused (${failure.codeName}): ${details}${extra}`, ExitCode.FAILURE, { cause: failure });
     }
   }
 }
 
-/** A callback-style unary call, started with the callback to answer. */
-export type UnaryStarter<T> = (metadata: Metadata, options: { deadline: Date }, callback: (err: ServiceError | null, response: T) => void) => unknown;
-
 /**
- * Runs a unary call as a promise, with a deadline and the error mapping.
+ * Runs a unary call once as a promise, with a deadline and the error mapping
+ * (the client's one promise wrapper, without retries: the metadata's token
+ * is good for one call).
  *
  * @param endpoint - The service, for error messages.
  * @param start - Starts the call, e.g. `(md, o, cb) => client.getPackage(req, md, o, cb)`.
  * @param metadata - Call metadata (such as `authorization`).
  * @param deadlineMs - The call's deadline.
  */
-export function unary<T>(endpoint: Endpoint, start: UnaryStarter<T>, metadata = new Metadata(), deadlineMs = UNARY_DEADLINE_MS): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    start(metadata, { deadline: new Date(Date.now() + deadlineMs) }, (err, response) => (err ? reject(toCliError(err, endpoint)) : resolve(response)));
-  });
+export async function unary<T>(endpoint: Endpoint, start: UnaryStarter<T>, metadata?: Metadata, deadlineMs = UNARY_DEADLINE_MS): Promise<T> {
+  try {
+    return await callUnary({ ...endpoint, audience: '', deadlineMs, retry: { maxAttempts: 1, initialBackoffMs: 0, maxBackoffMs: 0, backoffMultiplier: 1, retryableCodes: [] } }, start, {
+      metadata,
+      identity: null,
+    });
+  } catch (err: unknown) {
+    throw toCliError(err, endpoint);
+  }
 }
 
 /** The clients of both services, made on first use. */
 export class ServiceClients {
-  private registryClient?: registry.RegistryServiceClient;
-  private contentClient?: content.ContentServiceClient;
-  private uploadClient?: UploadBlobClient;
-  private readonly channelCredentials: ChannelCredentials;
+  private client?: GriotClient;
 
   /**
    * @param registryEndpoint - Where the registry is.
    * @param contentEndpoint - Where the content store is.
    * @param tls - The PEM files of TLS (mutual TLS with a certificate and key); plaintext when absent.
+   * @param registryAudience - The audience of caller tokens for the registry.
    */
   constructor(
     readonly registryEndpoint: Endpoint,
     readonly contentEndpoint: Endpoint,
-    private readonly tls?: UploadBlobClientTls,
-  ) {
-    this.channelCredentials = tls ? credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null) : credentials.createInsecure();
+    private readonly tls?: TlsOptions,
+    private readonly registryAudience?: string,
+  ) {}
+
+  /** The client of both services. */
+  griot(): GriotClient {
+    this.client ??= new GriotClient({
+      registry: this.registryEndpoint.address,
+      content: this.contentEndpoint.address,
+      tls: this.tls,
+      audiences: { registry: this.registryAudience },
+      deadlineMs: UNARY_DEADLINE_MS,
+    });
+    return this.client;
   }
 
-  /** The registry client. */
+  /** The generated registry client. */
   registry(): registry.RegistryServiceClient {
-    this.registryClient ??= new registry.RegistryServiceClient(this.registryEndpoint.address, this.channelCredentials);
-    return this.registryClient;
+    return this.griot().registry.raw;
   }
 
-  /** The content store client, with the codecs that copy chunk bytes least. */
+  /** The generated content store client, with the codecs that copy chunk bytes least. */
   content(): content.ContentServiceClient {
-    this.contentClient ??= new contentCodecs.ContentServiceClient(this.contentEndpoint.address, this.channelCredentials);
-    return this.contentClient;
+    return this.griot().content.raw;
   }
 
   /** The content store's UploadBlob client, which sends chunks without copying them. */
   uploads(): UploadBlobClient {
-    this.uploadClient ??= new UploadBlobClient(this.contentEndpoint.address, { tls: this.tls });
-    return this.uploadClient;
+    return this.griot().content.uploads;
   }
 
   /** Closes the channels. */
   close(): void {
-    this.registryClient?.close();
-    this.contentClient?.close();
-    this.uploadClient?.close();
+    this.client?.close();
   }
 }
 
-/**
- * Metadata carrying `authorization: Bearer <token>`.
- *
- * @param token - A node identity token.
- */
-export function bearer(token: string): Metadata {
-  const md = new Metadata();
-  md.set('authorization', `Bearer ${token}`);
-  return md;
-}

@@ -3,11 +3,9 @@
  * `--key FILE` (or GRIOT_KEY) is the caller's identity for every
  * authenticated command, `--node FILE` the node's.
  */
-import { createCallerToken, readKeyFile, type KeyFileKeyPair } from '@griot/did';
-import type { Metadata } from '@grpc/grpc-js';
+import { readKeyFile, type KeyFileKeyPair } from '@griot/did';
 import { CliError, ExitCode, usageError } from './cli-error';
 import type { CommandContext } from './command';
-import { bearer } from './grpc-call';
 
 /**
  * Reads a key file written by `griot keygen`.
@@ -63,16 +61,5 @@ export async function loadCallerKey(ctx: CommandContext, why: string, options: {
   return loadKey(found.path, found.source === '--node' ? 'node' : 'caller');
 }
 
-/**
- * Metadata that authenticates a call as the key's did:key: a fresh caller
- * token (EdDSA JWT) for the audience.
- *
- * @param keyPair - The caller's key pair.
- * @param audience - The token's audience: `griot-registry` or `griot-content`.
- */
-export function callerMetadata(keyPair: KeyFileKeyPair, audience: string): Metadata {
-  return bearer(createCallerToken({ keyPair, audience }));
-}
-
-/** The same as {@link callerMetadata}, from when only nodes had tokens. */
-export const nodeMetadata = callerMetadata;
+/** Metadata that authenticates one call as a key's did:key: a fresh caller token for the audience. */
+export { callerMetadata } from '@griot/client';

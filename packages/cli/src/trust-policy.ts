@@ -19,7 +19,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDid } from '@griot/did';
 import { CliError, ExitCode } from './cli-error';
-import { isValidPackageName } from './griot-json';
+import { isValidPackageName } from '@griot/client';
 
 /** A validated trust policy. */
 export interface TrustPolicy {

@@ -79,7 +79,7 @@ export const contentPutCommand: Command = {
     const keyPair = await loadCallerKey(ctx, 'the content store lets only a caller with a key (one of CONTENT_WRITERS, when set) write');
     const digest = await hashFile(file);
     const progress = createProgress(ctx.io.stderr, digest.size, 'uploading');
-    const upload = await uploadFile(ctx.clients, { path: file, digest, onProgress: (n) => progress.update(n), metadata: callerMetadata(keyPair, CONTENT_AUDIENCE) });
+    const upload = await uploadFile(ctx.clients, { path: file, digest, onProgress: (n) => progress.update(n), identity: keyPair });
     progress.finish();
     if (upload.resumedFrom > 0 && upload.resumedFrom < digest.size) ctx.info(`resumed the upload at ${formatBytes(upload.resumedFrom)}`);
     if (upload.deduplicated) ctx.info('the content store already holds these bytes');

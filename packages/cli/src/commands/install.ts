@@ -48,6 +48,6 @@ export const installCommand: Command = {
       return 0;
     }
     ctx.info(`job ${job.jobId}: install ${packageLabel(pkg)} on ${targetNodeId}`, true);
-    return followAndReport(ctx, job.jobId, () => callerMetadata(caller, ctx.audience));
+    return followAndReport(ctx, job.jobId, caller);
   },
 };

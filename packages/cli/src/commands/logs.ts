@@ -20,7 +20,7 @@ export const logsCommand: Command = {
     const jobId = ctx.args[0]!;
     const caller = await loadCallerKey(ctx, "a job's log is read with a token of its node, its creator or an operator", { node: true });
     const auth = () => callerMetadata(caller, ctx.audience);
-    if (ctx.options['follow'] === true) return followAndReport(ctx, jobId, auth);
+    if (ctx.options['follow'] === true) return followAndReport(ctx, jobId, caller);
     const client = ctx.clients.registry();
     const res = await unary<registry.GetInstallationResponse>(ctx.clients.registryEndpoint, (md, o, cb) => client.getInstallation({ jobId }, md, o, cb), auth());
     const job = res.installation;

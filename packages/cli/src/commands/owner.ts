@@ -8,7 +8,7 @@ import { registry } from '@griot/proto';
 import { usageError } from '../cli-error';
 import type { Command, CommandContext } from '../command';
 import { unary } from '../grpc-call';
-import { isValidPackageName } from '../griot-json';
+import { isValidPackageName } from '@griot/client';
 import { callerMetadata, loadCallerKey } from '../key-files';
 
 function nameArg(ctx: CommandContext): string {

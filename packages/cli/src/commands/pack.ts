@@ -3,8 +3,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from '../command';
-import { readDescriptor } from '../griot-json';
-import { packDirectory } from '../pack';
+import { packDirectory, readDescriptor } from '@griot/client';
 
 /** The file name `pack` writes by default: `name-version.tgz`, scope folded in. */
 export function defaultArchiveName(name: string, version: string): string {

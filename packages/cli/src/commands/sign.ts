@@ -10,8 +10,7 @@ import { join, resolve } from 'node:path';
 import { signDocument } from '@griot/did';
 import type { Command } from '../command';
 import { loadKey } from '../key-files';
-import { packDirectory } from '../pack';
-import { buildManifest } from './publish';
+import { buildManifest, packDirectory } from '@griot/client';
 
 /** The sign command. */
 export const signCommand: Command = {

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkManifestFields } from '@griot/did';
-import { CliError } from './cli-error';
+import { PackageError } from './errors';
 
 /** The name of the descriptor file in a package folder. */
 export const GRIOT_JSON = 'griot.json';
@@ -42,17 +42,17 @@ export function isValidVersion(version: unknown): version is string {
  *
  * @param json - The parsed JSON.
  * @param source - Where it came from, for messages.
- * @throws {@link CliError} naming the first field at fault.
+ * @throws {@link PackageError} naming the first field at fault.
  */
 export function parseDescriptor(json: unknown, source = GRIOT_JSON): PackageDescriptor {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new CliError(`${source}: must be a JSON object`);
+    throw new PackageError(`${source}: must be a JSON object`);
   }
   const r = json as Record<string, unknown>;
   const { violations, dependencies } = checkManifestFields({ dependencies: {}, ...r }, { descriptorOnly: true });
   // Also a safe relative path, as the agent installs under NAME/VERSION.
   if (violations.length === 0 && !isValidPackageName(r['name'])) violations.push({ field: 'name', description: `"${String(r['name'])}" is not a package name such as "hello" or "@acme/hello"` });
-  if (violations.length > 0) throw new CliError(`${source}: ${violations.map((v) => `"${v.field}" ${v.description}`).join('; ')}`);
+  if (violations.length > 0) throw new PackageError(`${source}: ${violations.map((v) => `"${v.field}" ${v.description}`).join('; ')}`, violations);
   return { name: r['name'] as string, version: r['version'] as string, nodeClass: r['nodeClass'] as string, dependencies };
 }
 
@@ -60,7 +60,7 @@ export function parseDescriptor(json: unknown, source = GRIOT_JSON): PackageDesc
  * Reads and checks `DIR/griot.json`.
  *
  * @param dir - The package folder.
- * @throws {@link CliError} when the file is missing, not JSON or invalid.
+ * @throws {@link PackageError} when the file is missing, not JSON or invalid.
  */
 export async function readDescriptor(dir: string): Promise<PackageDescriptor> {
   const path = join(dir, GRIOT_JSON);
@@ -69,13 +69,13 @@ export async function readDescriptor(dir: string): Promise<PackageDescriptor> {
     text = await readFile(path, 'utf8');
   } catch (err: unknown) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(code === 'ENOENT' ? `${path} not found: a package folder needs a ${GRIOT_JSON}` : `cannot read ${path}: ${(err as Error).message}`, 1, { cause: err });
+    throw new PackageError(code === 'ENOENT' ? `${path} not found: a package folder needs a ${GRIOT_JSON}` : `cannot read ${path}: ${(err as Error).message}`, [], { cause: err });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err: unknown) {
-    throw new CliError(`${path} is not valid JSON: ${(err as Error).message}`, 1, { cause: err });
+    throw new PackageError(`${path} is not valid JSON: ${(err as Error).message}`, [], { cause: err });
   }
   return parseDescriptor(json, path);
 }

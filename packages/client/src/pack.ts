@@ -15,8 +15,8 @@ import { Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack as createTarPack, type Header } from 'tar-stream';
-import { CliError } from './cli-error';
-import { readDescriptor, type PackageDescriptor } from './griot-json';
+import { PackageError } from './errors';
+import { readDescriptor, type PackageDescriptor } from './package-descriptor';
 
 /** The mtime of every entry: 1980-01-01T00:00:00Z (zip-safe, unlike the epoch). */
 export const PACK_MTIME = new Date(Date.UTC(1980, 0, 1));
@@ -64,7 +64,7 @@ function byteOrder(a: PackEntry, b: PackEntry): number {
  * special files are refused rather than followed or skipped silently.
  *
  * @param dir - The folder to pack.
- * @throws {@link CliError} for a symbolic link or a special file.
+ * @throws {@link PackageError} for a symbolic link or a special file.
  */
 export async function collectPackEntries(dir: string): Promise<PackEntry[]> {
   const entries: PackEntry[] = [];
@@ -76,7 +76,7 @@ export async function collectPackEntries(dir: string): Promise<PackEntry[]> {
       const childRel = rel === '' ? child.name : `${rel}/${child.name}`;
       const stat = await lstat(childAbs);
       if (stat.isSymbolicLink()) {
-        throw new CliError(`cannot pack ${childAbs}: symbolic links are not allowed in packages`);
+        throw new PackageError(`cannot pack ${childAbs}: symbolic links are not allowed in packages`);
       } else if (stat.isDirectory()) {
         entries.push({ name: childRel, type: 'directory', path: childAbs, mode: 0o755, size: 0 });
         await walk(childAbs, childRel);
@@ -84,7 +84,7 @@ export async function collectPackEntries(dir: string): Promise<PackEntry[]> {
         const mode = (stat.mode & 0o111) !== 0 ? 0o755 : 0o644;
         entries.push({ name: childRel, type: 'file', path: childAbs, mode, size: stat.size });
       } else {
-        throw new CliError(`cannot pack ${childAbs}: only regular files and directories can be packed`);
+        throw new PackageError(`cannot pack ${childAbs}: only regular files and directories can be packed`);
       }
     }
   }
@@ -188,7 +188,7 @@ export class HashingWritable extends Writable {
  * @param dir - The folder, holding a griot.json.
  * @param file - The archive to write (replaced if it exists).
  * @returns The descriptor, the package id (SHA-256 of the archive) and its size.
- * @throws {@link CliError} for a missing or invalid griot.json, or an entry that cannot be packed.
+ * @throws {@link PackageError} for a missing or invalid griot.json, or an entry that cannot be packed.
  */
 export async function packDirectory(dir: string, file: string): Promise<PackResult> {
   const descriptor = await readDescriptor(dir);
