@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     const { benchRegistry } = await import('./registry');
     rows.push(...(await benchRegistry()));
   }
+  if (!only || only === 'install') rows.push(...(await (await import('./install')).benchInstall()));
   process.stdout.write(`\n${formatTable(rows)}\n`);
 }
 

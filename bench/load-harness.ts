@@ -16,9 +16,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ServiceError } from '@grpc/grpc-js';
 import { registry } from '@griot/proto';
-import { createPostgresDatabase } from '../test/support/database';
-import { connect, newIdentity, nodeAuth, publishTestPackage, unary, uploadBytes } from '../test/support/fixtures';
-import { spawnTs, SERVICE_ENTRIES } from '../test/support/process';
+import { createPostgresDatabase } from '@griot/test/support/database';
+import { connect, newIdentity, nodeAuth, publishTestPackage, unary, uploadBytes } from '@griot/test/support/fixtures';
+import { spawnTs, SERVICE_ENTRIES } from '@griot/test/support/process';
 
 /** Options of {@link runLoad}. */
 export interface LoadOptions {

@@ -1,20 +1,26 @@
 /**
- * Registry benchmarks, measured side by side in one run:
+ * Registry benchmarks, measured side by side in one run, with the sizes of
+ * issue 18 at `BENCH_SCALE=1` (a smaller scale shrinks them; each label gives
+ * the size used):
  * - GetPackage with 64 calls in flight on real PostgreSQL, against a bare
- *   grpc-js unary server answering a fixed message (target ≥ 50%);
- * - ListPackages by manifest containment over 100k packages (target p99 < 20 ms);
- * - one reporter at 5,000 lines/s with 100 watchers split across two replicas
- *   (target p99 delivery latency < 100 ms). The replicas are separate
+ *   grpc-js unary server answering a fixed message (target ≥ 95%);
+ * - ListPackages by manifest containment over 1,000,000 packages on
+ *   PostgreSQL (target p99 < 10 ms), seeded in SQL straight into the
+ *   migrated table (one `INSERT … SELECT generate_series`, its secondary
+ *   indexes dropped meanwhile and rebuilt from their own definitions);
+ * - one reporter at 5,000 lines/s with 1,000 watchers split across two replicas
+ *   (target p99 delivery latency < 50 ms). The replicas are separate
  *   processes (`services/registry/src/main.ts`), the reporter is this process
  *   and the watchers a third (bench/registry-watchers.ts); latency is from a
  *   line's send time at the reporter to its receipt by a watcher, both read
  *   from the machine's wall clock, over every line of every watcher, and every
  *   watcher must get every line exactly once, in order. It also prints the CPU
  *   seconds each part used, and the slowest line of each second.
+ * Each label ends with the 1-minute load average when the row was measured.
  * Runnable alone: `pnpm exec tsx bench/registry.ts`; `BENCH_ONLY=get|list|watch`
- * runs one, `BENCH_SCALE=0.1` shrinks the sizes for a quick run, and
- * `BENCH_PROFILE=1` writes CPU profiles of the replicas to /tmp/prof.
- * The machine's load (`uptime`) moves every figure: note it beside them.
+ * runs one, `BENCH_SCALE=0.1` shrinks the sizes for a quick run,
+ * `BENCH_WATCHERS` sets the watcher count, and
+ * `BENCH_PROFILE=1` writes CPU profiles of the replicas and the watchers to /tmp/prof.
  */
 import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
 import { createCallerToken, didFromKeyPair, generateKeyPair, signDocument } from '@griot/did';
@@ -23,33 +29,17 @@ import { silentLogger } from '@griot/server-kit';
 import { createHash, randomBytes } from 'node:crypto';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import pg from 'pg';
 import { readRegistryConfig, startRegistry, type RunningRegistry } from '@griot/registry';
+import { createPostgresDatabase } from '@griot/test/support/database';
 import { formatTable, type BenchRow } from './report';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? '1');
-const ADMIN_URL = process.env.GRIOT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const C = registry.RegistryServiceClient.prototype;
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `griot_bench_${randomBytes(5).toString('hex')}`;
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
 
 /**
  * A replica in this process: GetPackage compares it with a bare grpc-js
@@ -123,6 +113,11 @@ function unary<Req, Res>(client: registry.RegistryServiceClient, method: (r: Req
   return new Promise((resolve, reject) => method.call(client, req, md, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
+/** The 1-minute load average, for the row labels. */
+function load(): string {
+  return loadavg()[0]!.toFixed(2);
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -165,33 +160,44 @@ async function benchGetPackage(url: string): Promise<BenchRow> {
   const barePort = await new Promise<number>((resolve, reject) => bare.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   const bareClient = new registry.RegistryServiceClient(`127.0.0.1:${barePort}`, credentials.createInsecure());
 
-  const ms = Math.max(1000, 4000 * SCALE);
+  const ms = Math.max(2000, 8000 * SCALE);
   let n = 0;
   const next = () => ids[n++ % ids.length]!;
   await throughput(() => unary(bareClient, C.getPackage, { packageId: next() }), 64, 500);
   await throughput(() => unary(client, C.getPackage, { packageId: next() }), 64, 500);
-  const baseline = await throughput(() => unary(bareClient, C.getPackage, { packageId: next() }), 64, ms);
-  const value = await throughput(() => unary(client, C.getPackage, { packageId: next() }), 64, ms);
+  // Turn by turn, in 8 slices each: the machine's load changes within seconds, and it should weigh on both alike.
+  let baseline = 0;
+  let value = 0;
+  for (let slice = 0; slice < 8; slice++) {
+    baseline += (await throughput(() => unary(bareClient, C.getPackage, { packageId: next() }), 64, ms / 8)) / 8;
+    value += (await throughput(() => unary(client, C.getPackage, { packageId: next() }), 64, ms / 8)) / 8;
+  }
   bareClient.close();
   client.close();
   bare.forceShutdown();
   await replica.stop(1000);
   return {
-    name: 'GetPackage, 64 in flight (PostgreSQL)',
+    name: `GetPackage, 64 in flight (PostgreSQL; load ${load()})`,
     value,
     unit: 'calls/s',
     baseline: { name: 'bare grpc-js unary', value: baseline },
-    target: '≥ 50% of baseline',
-    met: value >= baseline * 0.5,
+    target: '≥ 95% of baseline',
+    met: value >= baseline * 0.95,
   };
 }
 
-async function benchListContainment(url: string): Promise<BenchRow> {
-  const total = Math.round(100_000 * SCALE);
-  const replica = await startReplica(url);
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  // Rows straight into the table: the query under test does not look at the proofs.
+/**
+ * Fills `packages` with `total` rows in SQL: the migrated table's secondary
+ * indexes are dropped, the rows inserted by one `INSERT … SELECT
+ * generate_series`, and the indexes rebuilt from their own definitions
+ * (`pg_indexes`), which is many times faster than maintaining seven indexes
+ * row by row. The query under test does not look at the proofs.
+ */
+async function seedPackages(client: pg.Client, total: number): Promise<void> {
+  const { rows: indexes } = await client.query<{ indexname: string; indexdef: string }>(
+    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'packages' AND indexname <> 'packages_pkey'",
+  );
+  for (const i of indexes) await client.query(`DROP INDEX ${i.indexname}`);
   await client.query(
     `INSERT INTO packages (package_id, manifest, artifact_url, author_did, signature, created_at)
      SELECT encode(sha256(('bench-' || i)::bytea), 'hex'),
@@ -203,10 +209,22 @@ async function benchListContainment(url: string): Promise<BenchRow> {
        FROM generate_series(1, $1::int) AS i`,
     [total],
   );
-  await client.query('ANALYZE packages');
+  await client.query("SET maintenance_work_mem = '256MB'");
+  for (const i of indexes) await client.query(i.indexdef);
+  await client.query('VACUUM ANALYZE packages');
+}
+
+async function benchListContainment(url: string): Promise<BenchRow> {
+  const total = Math.round(1_000_000 * SCALE);
+  const replica = await startReplica(url);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const seeding = performance.now();
+  await seedPackages(client, total);
+  process.stderr.write(`ListPackages: seeded ${total} packages in ${((performance.now() - seeding) / 1000).toFixed(1)} s\n`);
   await client.end();
   const grpc = new registry.RegistryServiceClient(replica.address, credentials.createInsecure());
-  const queries = Math.max(100, Math.round(1000 * SCALE));
+  const queries = Math.max(200, Math.round(2000 * SCALE));
   const latencies: number[] = [];
   for (let i = 0; i < queries + 50; i++) {
     const team = `team-${Math.floor(Math.random() * 1000)}`;
@@ -219,8 +237,11 @@ async function benchListContainment(url: string): Promise<BenchRow> {
   await replica.stop(1000);
   latencies.sort((a, b) => a - b);
   const p99 = percentile(latencies, 99);
-  process.stderr.write(`ListPackages containment over ${total}: p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms\n`);
-  return { name: `ListPackages containment p99 (${total} packages)`, value: p99, unit: 'ms', target: '< 20 ms', met: p99 < 20 };
+  process.stderr.write(
+    `ListPackages containment over ${total} (${total / 1000} matches each, page of 50, ${queries} calls one at a time): ` +
+      `p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${latencies[latencies.length - 1]!.toFixed(2)} ms\n`,
+  );
+  return { name: `ListPackages containment p99 (${total.toLocaleString('en')} packages, PostgreSQL; load ${load()})`, value: p99, unit: 'ms', target: '< 10 ms', met: p99 < 10 };
 }
 
 async function benchWatchLatency(url: string): Promise<BenchRow> {
@@ -255,8 +276,9 @@ async function watchLatencyOn(url: string, a: ReplicaProcess, b: ReplicaProcess)
   await unary(clientA, C.registerPackage, { packageId, manifest, artifactUrl: 'https://example.org/w.tgz' });
 
   const totalLines = Math.round(5000 * Math.max(2, 10 * SCALE));
-  const watcherCount = Number(process.env.BENCH_WATCHERS ?? 100);
-  const child = fork(join(__dirname, 'registry-watchers.ts'), [String(watcherCount), a.address, b.address], { execArgv: process.execArgv });
+  const watcherCount = Number(process.env.BENCH_WATCHERS ?? Math.max(10, Math.round(1000 * SCALE)));
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
+  const child = fork(join(__dirname, 'registry-watchers.ts'), [String(watcherCount), a.address, b.address], { execArgv: [...process.execArgv, ...profile] });
   try {
     return await reportAndWatch(url, a, b, child, clientA, packageId, node, auth, totalLines, watcherCount);
   } finally {
@@ -354,7 +376,13 @@ async function reportAndWatch(
       `  slowest line of each second: ${summary.worstPerSecond.map((ms) => ms.toFixed(0)).join(' ')} ms\n` +
       `  CPU seconds while reporting: ${cpuText}\n`,
   );
-  return { name: 'Watch delivery p99 (5k lines/s, 100 watchers, 2 replicas)', value: summary.p99, unit: 'ms', target: '< 100 ms', met: summary.p99 < 100 };
+  return {
+    name: `Watch delivery p99 (5,000 lines/s, ${watcherCount} watchers on 2 replicas, ${totalLines} lines; load ${load()})`,
+    value: summary.p99,
+    unit: 'ms',
+    target: '< 50 ms',
+    met: summary.p99 < 50,
+  };
 }
 
 /** CPU seconds used so far by each part of the watch benchmark (PostgreSQL: the backends on its database). */
@@ -394,7 +422,7 @@ export async function benchRegistry(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const only = process.env.BENCH_ONLY;
   for (const bench of [benchGetPackage, benchListContainment, benchWatchLatency].filter((b) => !only || b.name.toLowerCase().includes(only.toLowerCase()))) {
-    const db = await freshDatabase();
+    const db = await createPostgresDatabase();
     try {
       rows.push(await bench(db.url));
     } finally {

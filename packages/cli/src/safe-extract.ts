@@ -7,8 +7,7 @@
  * entries, the total unpacked bytes and the compression ratio are checked
  * while streaming, so a decompression bomb is stopped early.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -99,6 +98,67 @@ export function normalizeEntryName(name: string): string {
   return segments.join('/');
 }
 
+/**
+ * Decompressed bytes per chunk: zlib's default is 16 KiB, and every chunk
+ * crosses the byte counter and the tar parser, and became a write. With this
+ * and the batched writes below, extracting a 26 MiB archive of 400 files took
+ * 0.3–0.45 CPU-seconds instead of 1.1–1.5.
+ */
+const GUNZIP_CHUNK_BYTES = 256 * 1024;
+
+/** A file's content is written in writes of about this much (one `writev` of its chunks). */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+
+/**
+ * Files up to this size are read whole from the archive and written in the
+ * background while the next entries are read, at most
+ * {@link MAX_FILES_IN_FLIGHT} at once and {@link MAX_BYTES_IN_FLIGHT} in all;
+ * larger ones are streamed to disk before the next entry. Creating a file is
+ * the slow part of writing a small one (~0.6 ms per `openat` on this
+ * machine's ext4, 2.5 of the 3.9 seconds `tar -xzf` spends in system calls on
+ * 4,000 files), and the thread pool can create several at a time.
+ */
+const BACKGROUND_FILE_BYTES = 1024 * 1024;
+const MAX_FILES_IN_FLIGHT = 8;
+const MAX_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
+
+/** Writes every byte of `chunks` at the file's current position, however many calls it takes. */
+async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {
+  const total = chunks.reduce((sum, c) => sum + c.length, 0);
+  const { bytesWritten } = await handle.writev(chunks);
+  if (bytesWritten < total) {
+    const rest = Buffer.concat(chunks).subarray(bytesWritten);
+    for (let at = 0; at < rest.length; ) at += (await handle.write(rest, at)).bytesWritten;
+  }
+}
+
+/**
+ * Writes an entry's content to a new file: 'wx', never through something that
+ * is already there. Chunks are gathered into one `writev` per
+ * {@link WRITE_BATCH_BYTES} (a small file is one open, one write, one close),
+ * rather than a write stream's write per chunk.
+ */
+async function writeEntry(entry: AsyncIterable<unknown> | Iterable<unknown>, target: string, mode: number): Promise<void> {
+  const handle = await open(target, 'wx', mode);
+  try {
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    for await (const data of entry) {
+      const chunk = data as Buffer;
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= WRITE_BATCH_BYTES) {
+        await writeAll(handle, pending);
+        pending = [];
+        pendingBytes = 0;
+      }
+    }
+    if (pending.length > 0) await writeAll(handle, pending);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Counts bytes going through, and calls `check` after each chunk. */
 function counter(onBytes: (n: number) => void): Transform {
   return new Transform({
@@ -155,8 +215,22 @@ export async function safeExtract(source: Readable, destination: string, limits:
   let directories = 0;
   let bytes = 0;
   const seen = new Set<string>();
+  // Folders made so far: most entries share their parent with the one before.
+  const made = new Set<string>([destination]);
+  const makeFolder = async (path: string): Promise<void> => {
+    if (made.has(path)) return;
+    await mkdir(path, { recursive: true, mode: 0o755 });
+    made.add(path);
+  };
 
   const extractor = createTarExtract();
+  // Small files written in the background (see BACKGROUND_FILE_BYTES), and the first of their failures.
+  const inFlight = new Set<Promise<void>>();
+  let bytesInFlight = 0;
+  let writeFailure: unknown;
+  const drainWrites = async (): Promise<void> => {
+    while (inFlight.size > 0) await Promise.all(inFlight);
+  };
   const consume = (async () => {
     for await (const entry of extractor) {
       const header = entry.header;
@@ -174,7 +248,7 @@ export async function safeExtract(source: Readable, destination: string, limits:
         throw new UnsafeArchiveError('PARENT_SEGMENT', `entry ${JSON.stringify(name)} resolves outside the destination`, name);
       }
       if (header.type === 'directory') {
-        await mkdir(target, { recursive: true, mode: 0o755 });
+        await makeFolder(target);
         directories += 1;
         entry.resume();
         continue;
@@ -184,21 +258,47 @@ export async function safeExtract(source: Readable, destination: string, limits:
         throw new UnsafeArchiveError('TOO_LARGE', `unpacked content exceeds ${lim.maxTotalBytes} bytes (at entry ${JSON.stringify(name)})`, name);
       }
       const parent = name.includes('/') ? join(destination, ...name.split('/').slice(0, -1)) : destination;
-      await mkdir(parent, { recursive: true, mode: 0o755 });
+      await makeFolder(parent);
       const mode = ((header.mode ?? 0o644) & 0o111) !== 0 ? 0o755 : 0o644;
-      // 'wx': never write through something that is already there.
-      await pipeline(entry, createWriteStream(target, { flags: 'wx', mode }));
       bytes += size;
       files += 1;
+      if (size > BACKGROUND_FILE_BYTES) {
+        await writeEntry(entry, target, mode);
+        continue;
+      }
+      const content: Buffer[] = [];
+      for await (const data of entry) content.push(data as Buffer);
+      while (inFlight.size >= MAX_FILES_IN_FLIGHT || (inFlight.size > 0 && bytesInFlight + size > MAX_BYTES_IN_FLIGHT)) await Promise.race(inFlight);
+      if (writeFailure !== undefined) throw writeFailure;
+      bytesInFlight += size;
+      const writing: Promise<void> = writeEntry(content, target, mode)
+        .catch((err: unknown) => {
+          writeFailure ??= err;
+        })
+        .finally(() => {
+          bytesInFlight -= size;
+          inFlight.delete(writing);
+        });
+      inFlight.add(writing);
     }
-  })();
+  })().then(
+    async () => {
+      await drainWrites();
+      if (writeFailure !== undefined) throw writeFailure;
+    },
+    async (err: unknown) => {
+      // Settled only once nothing is being written any more.
+      await drainWrites();
+      throw err;
+    },
+  );
 
   const unpacking = pipeline(
     source,
     counter((n) => {
       compressed += n;
     }),
-    createGunzip(),
+    createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }),
     counter((n) => {
       decompressed += n;
       if (decompressed > maxDecompressed) {

@@ -4,10 +4,10 @@
  * listing. Constructed on a transaction, its statements run in it.
  */
 import type { Knex } from 'knex';
-import { translateSqlError } from '@griot/server-kit';
+import { keysetAfterSql, translateSqlError, type Keyset, type KeysetCursor } from '@griot/server-kit';
 
 /** A row of `packages`. */
-export interface PackageRow {
+export interface PackageRecord {
   /** SHA-256 hex of the artifact. */
   packageId: string;
   /** The signed manifest. */
@@ -29,7 +29,7 @@ export interface PackageRow {
 }
 
 /** What a new package row holds. */
-export type NewPackageRow = Omit<PackageRow, 'createdAt' | 'createdAtMicros' | 'yanked' | 'yankReason'>;
+export type NewPackageRecord = Omit<PackageRecord, 'createdAt' | 'createdAtMicros' | 'yanked' | 'yankReason'>;
 
 /** Filters of {@link PackagesRepository.list}; unset ones match everything. */
 export interface PackageFilters {
@@ -47,13 +47,11 @@ export interface PackageFilters {
   includeYanked?: boolean;
 }
 
-/** Where a page starts: after this (created_at, package_id), newest first. */
-export interface PackageCursor {
-  /** created_at in microseconds since the epoch. */
-  t: string;
-  /** The package id. */
-  id: string;
-}
+/** The order of package lists: (created_at, package_id), newest first; cursors hold created_at in microseconds. */
+export const PACKAGE_KEYSET: Keyset = { time: 'created_at', id: 'package_id', order: 'desc', timeFormat: 'micros', idPattern: /^[0-9a-f]{64}$/ };
+
+/** Where a page starts: after this package of {@link PACKAGE_KEYSET}. */
+export type PackageCursor = KeysetCursor;
 
 interface RawPackageRow {
   package_id: string;
@@ -71,18 +69,20 @@ const COLUMNS = `package_id, manifest, artifact_url, author_did, signature, crea
   (EXTRACT(EPOCH FROM created_at) * 1000000)::bigint::text AS created_at_us, yanked, yank_reason`;
 
 /**
- * Containment filters with fewer matches than this are answered by sorting
- * all their matches (found with the GIN index); with more, by walking the
- * newest-first index and filtering. See {@link PackagesRepository.list}.
+ * The fewest matches from which a containment filter is answered by walking
+ * the newest-first index rather than sorting its matches; on large tables
+ * the threshold grows with the table (see {@link PackagesRepository.list}).
  */
 export const CONTAINMENT_SORT_LIMIT = 1000;
+
+const RAW_COLUMNS = 'package_id, manifest, artifact_url, author_did, signature, created_at, yanked, yank_reason';
 
 /** The `packages` table. */
 export class PackagesRepository {
   constructor(private readonly knex: Knex) {}
 
   /** The package with this id, if any; `lock` locks its row until the transaction ends. */
-  async findById(packageId: string, options: { lock?: boolean } = {}): Promise<PackageRow | undefined> {
+  async findById(packageId: string, options: { lock?: boolean } = {}): Promise<PackageRecord | undefined> {
     const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
       `SELECT ${COLUMNS} FROM packages WHERE package_id = ?${options.lock ? ' FOR UPDATE' : ''}`,
       [packageId],
@@ -91,7 +91,7 @@ export class PackagesRepository {
   }
 
   /** Every registration of `name@version`, yanked or not, oldest first. */
-  async findByNameVersion(name: string, version: string): Promise<PackageRow[]> {
+  async findByNameVersion(name: string, version: string): Promise<PackageRecord[]> {
     const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
       `SELECT ${COLUMNS} FROM packages WHERE manifest->>'name' = ? AND manifest->>'version' = ? ORDER BY created_at ASC NULLS LAST, package_id ASC`,
       [name, version],
@@ -103,7 +103,7 @@ export class PackagesRepository {
    * Sets a package's yanked state and reason.
    * @returns The row as it is now, or undefined when no package has this id.
    */
-  async setYanked(packageId: string, yanked: boolean, reason: string | null): Promise<PackageRow | undefined> {
+  async setYanked(packageId: string, yanked: boolean, reason: string | null): Promise<PackageRecord | undefined> {
     try {
       const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
         `UPDATE packages SET yanked = ?, yank_reason = ? WHERE package_id = ? RETURNING ${COLUMNS}`,
@@ -116,14 +116,14 @@ export class PackagesRepository {
   }
 
   /** The packages with these ids, in no particular order. */
-  async findByIds(packageIds: string[]): Promise<PackageRow[]> {
+  async findByIds(packageIds: string[]): Promise<PackageRecord[]> {
     if (packageIds.length === 0) return [];
     const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(`SELECT ${COLUMNS} FROM packages WHERE package_id = ANY(?::varchar[])`, [packageIds]);
     return rows.map(toRow);
   }
 
   /** Every registered package with this manifest name, yanked or not, newest first. */
-  async findByName(name: string): Promise<PackageRow[]> {
+  async findByName(name: string): Promise<PackageRecord[]> {
     const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
       `SELECT ${COLUMNS} FROM packages WHERE manifest->>'name' = ? ORDER BY created_at DESC, package_id DESC`,
       [name],
@@ -135,7 +135,7 @@ export class PackagesRepository {
    * Inserts a package unless its id exists.
    * @returns The row and whether this call inserted it (false: the existing row).
    */
-  async insert(row: NewPackageRow): Promise<{ row: PackageRow; inserted: boolean }> {
+  async insert(row: NewPackageRecord): Promise<{ row: PackageRecord; inserted: boolean }> {
     try {
       const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
         `INSERT INTO packages (package_id, manifest, artifact_url, author_did, signature)
@@ -164,16 +164,26 @@ export class PackagesRepository {
    * ~50k rows (32 ms) instead of 100 found through the GIN index (0.4 ms).
    * Forcing the GIN index and sorting the matches is no better for broad
    * values (all 100k packages match: ~50 ms). So one statement does both,
-   * decided by the data rather than the estimate: it first takes up to
-   * {@link CONTAINMENT_SORT_LIMIT} matches (any order, GIN index); when there
-   * are fewer, it sorts them and returns the page; when there are at least
-   * that many, matches are dense enough that the newest-first walk fills a
-   * page quickly (about limit × total / matches rows when they are spread
-   * out), and it does that. Both branches order by the keyset
-   * (created_at DESC, package_id DESC) and apply the same cursor, so pages
-   * are the same whichever branch answers.
+   * decided by the data rather than the estimate: it first takes up to T
+   * matches (any order, GIN index); when there are fewer, it sorts those rows
+   * and returns the page, without reading them again; when there are at least
+   * T, matches are dense enough that walking the newest-first index (forced
+   * by `OFFSET 0`, which keeps the containment test out of the index choice)
+   * fills a page after about limit × total / matches rows, and it does that.
+   * The walk tests containment with `jsonb_contains()` rather than `@>`: the
+   * same test, but the planner's default selectivity for a function keeps the
+   * branch's estimated cost low; with `@>`'s estimate on 1M rows the plan cost
+   * passed `jit_above_cost` and every call spent ~20 ms compiling it.
+   *
+   * Sorting costs a heap visit per match, the walk a (cheaper, sequential)
+   * visit per row walked, so the two meet near sqrt(limit × total) matches:
+   * T is half that, read from the table's row estimate, and at least
+   * {@link CONTAINMENT_SORT_LIMIT}. On 1M packages (T ≈ 3,600) a value with
+   * 1,000 matches is sorted (1,000 heap visits) instead of walked (~51k rows).
+   * Both branches order by the keyset (created_at DESC, package_id DESC) and
+   * apply the same cursor, so pages are the same whichever branch answers.
    */
-  async list(filters: PackageFilters, limit: number, after?: PackageCursor): Promise<{ rows: PackageRow[]; more: boolean }> {
+  async list(filters: PackageFilters, limit: number, after?: PackageCursor): Promise<{ rows: PackageRecord[]; more: boolean }> {
     const where: string[] = [];
     const bindings: Knex.RawBinding[] = [];
     if (!filters.includeYanked) where.push('NOT yanked');
@@ -194,36 +204,42 @@ export class PackagesRepository {
       bindings.push(filters.nodeClass);
     }
     const contains = filters.contains && Object.keys(filters.contains).length > 0;
-    if (contains) {
-      where.push('manifest @> ?::jsonb');
-      bindings.push(JSON.stringify(filters.contains));
-    }
     if (after) {
-      where.push("(created_at, package_id) < (TIMESTAMPTZ 'epoch' + ?::bigint * INTERVAL '1 microsecond', ?)");
-      bindings.push(after.t, after.id);
+      const keyset = keysetAfterSql(PACKAGE_KEYSET, after);
+      where.push(keyset.sql);
+      bindings.push(...keyset.bindings);
     }
-    const condition = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const { rows } = contains
-      ? await this.knex.raw<{ rows: RawPackageRow[] }>(
-          `WITH probe AS MATERIALIZED (SELECT ${COLUMNS} FROM packages ${condition} LIMIT ?)
-           SELECT * FROM (
-             (SELECT * FROM probe WHERE (SELECT count(*) FROM probe) < ?
-               ORDER BY created_at DESC, package_id DESC LIMIT ?)
-             UNION ALL
-             (SELECT ${COLUMNS} FROM packages ${condition} AND (SELECT count(*) FROM probe) >= ?
-               ORDER BY created_at DESC, package_id DESC LIMIT ?)) page
-            ORDER BY created_at DESC, package_id DESC`,
-          [...bindings, CONTAINMENT_SORT_LIMIT, CONTAINMENT_SORT_LIMIT, limit + 1, ...bindings, CONTAINMENT_SORT_LIMIT, limit + 1],
-        )
-      : await this.knex.raw<{ rows: RawPackageRow[] }>(
-          `SELECT ${COLUMNS} FROM packages ${condition} ORDER BY created_at DESC, package_id DESC LIMIT ?`,
-          [...bindings, limit + 1],
-        );
+    if (!contains) {
+      const condition = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+      const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
+        `SELECT ${COLUMNS} FROM packages ${condition} ORDER BY created_at DESC, package_id DESC LIMIT ?`,
+        [...bindings, limit + 1],
+      );
+      return { rows: rows.slice(0, limit).map(toRow), more: rows.length > limit };
+    }
+    const others = where.length > 0 ? where.join(' AND ') : 'TRUE';
+    const containment = JSON.stringify(filters.contains);
+    const { rows } = await this.knex.raw<{ rows: RawPackageRow[] }>(
+      `WITH threshold AS MATERIALIZED (
+         SELECT greatest(?::int, (sqrt(greatest(reltuples, 0) * ?) / 2)::int) AS t FROM pg_class WHERE oid = 'packages'::regclass),
+       probe AS MATERIALIZED (
+         SELECT ${RAW_COLUMNS} FROM packages WHERE ${others} AND manifest @> ?::jsonb LIMIT (SELECT t FROM threshold))
+       SELECT ${COLUMNS} FROM (
+         (SELECT * FROM probe WHERE (SELECT count(*) FROM probe) < (SELECT t FROM threshold)
+           ORDER BY created_at DESC, package_id DESC LIMIT ?)
+         UNION ALL
+         (SELECT * FROM (
+             SELECT ${RAW_COLUMNS} FROM packages WHERE ${others} AND (SELECT count(*) FROM probe) >= (SELECT t FROM threshold)
+              ORDER BY created_at DESC, package_id DESC OFFSET 0) walk
+           WHERE jsonb_contains(manifest, ?::jsonb) LIMIT ?)) page
+        ORDER BY created_at DESC, package_id DESC`,
+      [CONTAINMENT_SORT_LIMIT, limit + 1, ...bindings, containment, limit + 1, ...bindings, containment, limit + 1],
+    );
     return { rows: rows.slice(0, limit).map(toRow), more: rows.length > limit };
   }
 }
 
-function toRow(raw: RawPackageRow): PackageRow {
+function toRow(raw: RawPackageRow): PackageRecord {
   return {
     packageId: raw.package_id,
     manifest: typeof raw.manifest === 'string' ? (JSON.parse(raw.manifest) as Record<string, unknown>) : raw.manifest,
