@@ -92,11 +92,14 @@ export function methodInfo(c: HostileCase): MethodInfo {
   return info;
 }
 
-/** Replaces `$NAME` strings by seeded values (`$FRESH_UUID` is new each time). */
+/** Replaces `$NAME` strings by seeded values (`$FRESH_UUID` is new each time, `$STRING_<n>` is n letters). */
 export function fill(value: unknown, seeds: Seeds): unknown {
   if (typeof value === 'string' && /^\$[A-Z0-9_]+$/.test(value)) {
     const name = value.slice(1);
     if (name === 'FRESH_UUID') return randomUUID();
+    // `$STRING_<n>`: n ASCII letters, for values just past a size limit without spelling them out.
+    const length = /^STRING_(\d+)$/.exec(name)?.[1];
+    if (length !== undefined) return 'x'.repeat(Number(length));
     if (!(name in seeds)) throw new Error(`the corpus names $${name}, which the suite did not seed`);
     const seeded = seeds[name];
     return typeof seeded === 'function' ? (seeded as () => unknown)() : seeded;

@@ -4,6 +4,9 @@
  * every second or two; `/readyz` answers the last outcome, and the gRPC
  * health service follows it.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { GriotError } from './errors';
@@ -37,19 +40,26 @@ const WRITE_FAILURE_REASONS = new Set(['DISK_FULL', 'STORAGE_FULL', 'TOO_MANY_OP
 /**
  * The failing-write signal: a call that failed because a disk is full
  * (SQLSTATE 53100, PGlite's "could not extend file", ENOSPC, EDQUOT) or the
- * process is out of files (EMFILE, ENFILE) makes readiness false for
- * `holdMs` (default 10 s) after the last such failure; a service that keeps
- * failing to write stays not ready, and one whose writes stopped failing is
- * ready again once that time has passed. The server notes every failed
- * call's error here.
+ * process is out of files (EMFILE, ENFILE) makes readiness false. It stays
+ * false for `holdMs` (default 10 s) after the last such failure, and then,
+ * when the service gave a write probe (see {@link fileWriteProbe}), until the
+ * probe writes again: a service whose disk is still full stays not ready
+ * even when no call comes in to fail. Without a probe, it is ready again
+ * once the time has passed. The server notes every failed call's error here.
  */
 export class WriteFailures implements ReadinessCheck {
   readonly name = 'writes';
   private last?: { at: number; reason: string };
 
+  /**
+   * @param holdMs - Least time not ready after a failing write.
+   * @param now - The clock (tests).
+   * @param probe - Resolves when a write like the service's succeeds now; rejects with why not.
+   */
   constructor(
     private readonly holdMs = 10_000,
     private readonly now: () => number = Date.now,
+    private readonly probe?: () => Promise<void>,
   ) {}
 
   /**
@@ -63,16 +73,56 @@ export class WriteFailures implements ReadinessCheck {
     return true;
   }
 
-  /** Rejects while a write failed less than `holdMs` ago. */
+  /** Rejects while a write failed less than `holdMs` ago, and after that while the probe fails. */
   async check(): Promise<void> {
-    if (!this.last) return;
-    const ago = this.now() - this.last.at;
-    if (ago >= this.holdMs) {
-      this.last = undefined;
-      return;
+    const last = this.last;
+    if (!last) return;
+    const ago = this.now() - last.at;
+    if (ago < this.holdMs) throw new Error(`a write failed ${Math.round(ago / 1000)} s ago: ${last.reason}`);
+    if (this.probe) {
+      try {
+        await this.probe();
+      } catch (err) {
+        throw new Error(`a write failed ${Math.round(ago / 1000)} s ago (${last.reason}), and a probe write still fails: ${oneLine(err)}`);
+      }
     }
-    throw new Error(`a write failed ${Math.round(ago / 1000)} s ago: ${this.last.reason}`);
+    // A failure noted while the probe ran keeps the signal.
+    if (this.last === last) this.last = undefined;
   }
+}
+
+/** Bytes each {@link fileWriteProbe} writes: enough to need a new block on any file system. */
+export const WRITE_PROBE_BYTES = 64 * 1024;
+
+/**
+ * A write probe for {@link WriteFailures}: writes {@link WRITE_PROBE_BYTES}
+ * to a new file in each folder, flushes it to the disk, and removes it. The
+ * folders (made when missing) are where the service writes (its file
+ * storages, the embedded database's data folder), so it fails while their
+ * disk is full.
+ *
+ * @param dirs - Folders to probe.
+ */
+export function fileWriteProbe(dirs: readonly string[]): () => Promise<void> {
+  const block = Buffer.alloc(WRITE_PROBE_BYTES, 0x5a);
+  return async () => {
+    for (const dir of dirs) {
+      // A folder made lazily (a storage's, before its first upload) is made here.
+      await mkdir(dir, { recursive: true });
+      const file = join(dir, `.griot-write-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+      try {
+        const handle = await open(file, 'wx', 0o600);
+        try {
+          await handle.write(block);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      } finally {
+        await rm(file, { force: true });
+      }
+    }
+  };
 }
 
 /** Options of {@link Readiness}. */
