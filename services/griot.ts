@@ -28,10 +28,17 @@ runUntilSignalled(async () => {
   const root = createLogger({ level: registryConfig.LOG_LEVEL });
   root.info({ dataDir: contentConfig.GRIOT_DATA_DIR, database: contentConfig.CONTENT_DATABASE_URL ? 'external' : contentConfig.GRIOT_EMBEDDED_DATABASE }, 'starting griot');
   const content = await startContentStore(contentConfig, root.child({ service: 'content-store' }));
-  const registry = await startRegistry(
-    process.env.CONTENT_STORE_ADDR ? registryConfig : { ...registryConfig, CONTENT_STORE_ADDR: content.address },
-    root.child({ service: 'registry' }),
-  );
+  let registry;
+  try {
+    registry = await startRegistry(
+      process.env.CONTENT_STORE_ADDR ? registryConfig : { ...registryConfig, CONTENT_STORE_ADDR: content.address },
+      root.child({ service: 'registry' }),
+    );
+  } catch (err) {
+    // The content store (and the embedded server it may share) stops before the error ends the process.
+    await content.stop().catch((stopErr: unknown) => root.warn({ err: stopErr }, 'the content store did not stop cleanly'));
+    throw err;
+  }
   if (tracing) root.info({ exporter: tracing.exporter }, 'tracing on');
   root.info({ registry: registry.address, contentStore: content.address, registryAdmin: registry.adminAddress, contentStoreAdmin: content.adminAddress }, 'griot is ready');
   return async () => {

@@ -8,10 +8,11 @@
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { health } from '@griot/proto';
-import { spawnTs, waitForExit, waitForLogLine } from './support/process';
+import { spawnTs, waitForExit, waitForLogLine } from '@griot/test/support/process';
 
 const { SERVING, NOT_SERVING } = health.HealthCheckResponse_ServingStatus;
 
@@ -114,4 +115,23 @@ it('does not leave the embedded server behind when the launcher is SIGKILLed', a
   child.kill('SIGKILL');
   await exited;
   await waitUntilGone(postgres);
+});
+
+it('stops the content store and the embedded server when the registry cannot start', async () => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (busy.address() as AddressInfo).port;
+    const child = spawnTs('services/griot.ts', { REGISTRY_LISTEN: `127.0.0.1:${port}`, CONTENT_LISTEN: '127.0.0.1:0', GRIOT_DATA_DIR: dataDir, GRIOT_EMBEDDED_DATABASE: 'postgres', REGISTRY_ADMIN_LISTEN: '', CONTENT_ADMIN_LISTEN: '' });
+    const exited = waitForExit(child);
+    await waitForLogLine(child, 'content store listening');
+    const postgres = postmasterPid();
+    const result = await exited;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`griot: failed to start: .*127\\.0\\.0\\.1:${port}`));
+    // Stopped by the launcher before it exited, not left to the watchdog.
+    expect(running(postgres)).toBe(false);
+  } finally {
+    busy.close();
+  }
 });

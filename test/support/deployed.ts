@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT, SERVICE_ENTRIES, waitForExit, waitForLogLine, type ProcessResult, type ServiceProcess } from './process';
+import { REPO_ROOT, SERVICE_ENTRIES, serviceProcess, waitForExit, type ProcessResult, type ServiceProcess } from './process';
 
 const run = promisify(execFile);
 
@@ -52,27 +52,11 @@ export function runDeployed(dir: string, script: string, env: NodeJS.ProcessEnv,
 }
 
 /** Starts `node DIR/dist/main.js` of a deployed service on a free port and waits until it listens. */
-export async function startDeployedService(dir: string, service: DeployedService, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
-  const spec = SERVICE_ENTRIES[service];
+export function startDeployedService(dir: string, service: DeployedService, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [join(dir, 'dist', 'main.js')], {
     cwd: dir,
-    env: deployEnv({ LOG_LEVEL: 'info', [spec.listen]: '127.0.0.1:0', ...env }),
+    env: deployEnv({ LOG_LEVEL: 'info', [SERVICE_ENTRIES[service].listen]: '127.0.0.1:0', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = waitForExit(child, 10 * 60_000);
-  const ready = await waitForLogLine(child, spec.ready);
-  return {
-    child,
-    address: String(ready.address),
-    exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      try {
-        return await exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
+  return serviceProcess(child, service);
 }

@@ -105,11 +105,19 @@ export const SERVICE_ENTRIES = {
 } as const;
 
 /** Starts a service as a real process on a free port and waits until it listens. */
-export async function startServiceProcess(service: keyof typeof SERVICE_ENTRIES, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
+export function startServiceProcess(service: keyof typeof SERVICE_ENTRIES, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
   const spec = SERVICE_ENTRIES[service];
-  const child = spawnTs(spec.entry, { [spec.listen]: '127.0.0.1:0', ...env });
+  return serviceProcess(spawnTs(spec.entry, { [spec.listen]: '127.0.0.1:0', ...env }), service);
+}
+
+/**
+ * Follows a service process just spawned (from the sources or a deployed
+ * folder): resolves once it logs that it listens, with its address and a
+ * `stop()` that sends SIGTERM, then SIGKILL if it has not exited 10 s later.
+ */
+export async function serviceProcess(child: ChildProcess, service: keyof typeof SERVICE_ENTRIES): Promise<ServiceProcess> {
   const exited = waitForExit(child, 10 * 60_000);
-  const ready = await waitForLogLine(child, spec.ready);
+  const ready = await waitForLogLine(child, SERVICE_ENTRIES[service].ready);
   return {
     child,
     address: String(ready.address),
