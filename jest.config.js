@@ -1,7 +1,7 @@
 /**
- * One Jest run for the whole monorepo: unit tests beside the code, integration
- * and end-to-end tests under test/. ts-jest transpiles each file alone (isolatedModules in tsconfig);
- * `pnpm typecheck` is the type check.
+ * One Jest run for the whole monorepo: unit tests beside the code, each service's integration tests in
+ * services/<service>/test/, cross-service and end-to-end tests under test/. ts-jest transpiles each file
+ * alone (isolatedModules in tsconfig); `pnpm typecheck` is the type check.
  * @type {import('jest').Config}
  */
 // Services that tests start with no database URL use PGlite, the tests' `pglite` kind, in process and in
@@ -23,6 +23,8 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // Shared test helpers have one import path everywhere, `@griot/test/support/<name>` (tsconfig.json `paths` for tsc).
+  moduleNameMapper: { '^@griot/test/(.*)$': '<rootDir>/test/$1' },
   testTimeout: 60000,
   // PostgreSQL for the run (the machine's, or a private one from npm's binaries), and why suites were skipped.
   globalSetup: '<rootDir>/test/support/global-setup.ts',

@@ -4,5 +4,5 @@
  * @packageDocumentation
  */
 export type { Migration } from './migration';
-export { registryMigrations } from './registry';
-export { contentStoreMigrations } from './content-store';
+export { REGISTRY_MIGRATIONS_TABLE, registryMigrations } from './registry';
+export { CONTENT_STORE_MIGRATIONS_TABLE, contentStoreMigrations } from './content-store';

@@ -11,7 +11,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { runGriot, spawnGriot, startServiceProcess, type CliRun, type ServiceProcess } from '../test/support/process';
+import { runGriot, spawnGriot, startServiceProcess, type CliRun, type ServiceProcess } from '@griot/test/support/process';
 
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const dim = (s: string): string => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);

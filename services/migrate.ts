@@ -3,12 +3,12 @@
  * runs a service's migrations against its configured database (the same
  * variables as the service), without starting it.
  */
-import { contentStoreMigrations, registryMigrations } from '@griot/migrations';
+import { CONTENT_STORE_MIGRATIONS_TABLE, contentStoreMigrations, REGISTRY_MIGRATIONS_TABLE, registryMigrations } from '@griot/migrations';
 import { MIGRATE_ACTIONS, migrateMain, runMigrateCommand } from '@griot/server-kit';
 
 const SERVICES = [
-  { name: 'registry', urlVariable: 'REGISTRY_DATABASE_URL', migrations: registryMigrations, table: 'registry_migrations' },
-  { name: 'content-store', urlVariable: 'CONTENT_DATABASE_URL', migrations: contentStoreMigrations, table: 'content_store_migrations' },
+  { name: 'registry', urlVariable: 'REGISTRY_DATABASE_URL', migrations: registryMigrations, table: REGISTRY_MIGRATIONS_TABLE },
+  { name: 'content-store', urlVariable: 'CONTENT_DATABASE_URL', migrations: contentStoreMigrations, table: CONTENT_STORE_MIGRATIONS_TABLE },
 ];
 const [target = 'all', action = 'latest'] = process.argv.slice(2);
 const usage = `pnpm migrate [registry|content-store|all] [${MIGRATE_ACTIONS.join('|')}]`;

@@ -14,10 +14,10 @@ import { createCallerToken } from '@griot/did';
 import { content, registry } from '@griot/proto';
 import { readRegistryConfig, startRegistry, type RunningRegistry } from '@griot/registry';
 import { silentLogger, UsedTokens } from '@griot/server-kit';
-import { expectFailure } from './support/content-store';
-import { createPostgresDatabase, createTestDatabase, DB_KINDS } from './support/database';
-import { callerAuth, CONTENT_AUDIENCE, newIdentity, unary, type Identity } from './support/fixtures';
-import { startTestContentStore, type StartedService } from './support/services';
+import { expectFailure } from '@griot/test/support/content-store';
+import { createPostgresDatabase, createTestDatabase, DB_KINDS } from '@griot/test/support/database';
+import { callerAuth, CONTENT_AUDIENCE, newIdentity, unary, type Identity } from '@griot/test/support/fixtures';
+import { startTestContentStore, type StartedService } from '@griot/test/support/services';
 
 function bearer(token: string): Metadata {
   const m = new Metadata();

@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, writeKeyFile } from '@griot/did';
-import { createPostgresDatabase, DB_KINDS } from './support/database';
-import { runGriot, startServiceProcess, type CliRun, type ServiceProcess } from './support/process';
+import { createPostgresDatabase, DB_KINDS } from '@griot/test/support/database';
+import { runGriot, startServiceProcess, type CliRun, type ServiceProcess } from '@griot/test/support/process';
 
 jest.setTimeout(240_000);
 

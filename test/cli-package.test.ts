@@ -10,8 +10,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildWorkspace, deployService, startDeployedService } from './support/deployed';
-import { REPO_ROOT, type ServiceProcess } from './support/process';
+import { buildWorkspace, deployService, startDeployedService } from '@griot/test/support/deployed';
+import { REPO_ROOT, type ServiceProcess } from '@griot/test/support/process';
 
 jest.setTimeout(300_000);
 

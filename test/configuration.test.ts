@@ -2,7 +2,7 @@
  * A bad configuration value stops a service process at start with exit code 2
  * and one line that names the variable and what is wrong.
  */
-import { spawnTs, waitForExit } from './support/process';
+import { spawnTs, waitForExit } from '@griot/test/support/process';
 
 describe.each([
   ['services/griot.ts', 'REGISTRY_LISTEN', 'nonsense', /^griot: invalid configuration: REGISTRY_LISTEN: "nonsense" is not host:port/],

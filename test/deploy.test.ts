@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { health, registry } from '@griot/proto';
-import { connect, newIdentity, publishTestPackage, unary } from './support/fixtures';
-import { buildWorkspace, deployService, runDeployed, startDeployedService } from './support/deployed';
-import type { ServiceProcess } from './support/process';
+import { connect, newIdentity, publishTestPackage, unary } from '@griot/test/support/fixtures';
+import { buildWorkspace, deployService, runDeployed, startDeployedService } from '@griot/test/support/deployed';
+import type { ServiceProcess } from '@griot/test/support/process';
 
 const DEV_TOOLS = ['tsx', 'typescript', 'jest', 'ts-jest', '@types/jest', 'esbuild', '@griot/test'];
 

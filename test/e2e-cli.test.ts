@@ -9,9 +9,9 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { runGriot, spawnGriot, startServiceProcess, type CliRun, type ServiceProcess } from './support/process';
-import { makeTestCertificates } from './support/certificates';
-import { createPostgresDatabase, DB_KINDS } from './support/database';
+import { runGriot, spawnGriot, startServiceProcess, type CliRun, type ServiceProcess } from '@griot/test/support/process';
+import { makeTestCertificates } from '@griot/test/support/certificates';
+import { createPostgresDatabase, DB_KINDS } from '@griot/test/support/database';
 
 jest.setTimeout(240_000);
 

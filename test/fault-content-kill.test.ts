@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
 import pg from 'pg';
-import { createPostgresDatabase } from './support/database';
-import { describeIf, postgresKind } from './support/tools';
-import { callerAuth, CONTENT_AUDIENCE, newIdentity } from './support/fixtures';
-import { killTree } from './support/kill-tree';
-import { startServiceProcess, type ServiceProcess } from './support/process';
+import { createPostgresDatabase } from '@griot/test/support/database';
+import { describeIf, postgresKind } from '@griot/test/support/tools';
+import { callerAuth, CONTENT_AUDIENCE, newIdentity } from '@griot/test/support/fixtures';
+import { killTree } from '@griot/test/support/kill-tree';
+import { startServiceProcess, type ServiceProcess } from '@griot/test/support/process';
 
 const MiB = 1024 * 1024;
 const TOTAL = 12 * MiB;

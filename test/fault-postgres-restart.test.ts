@@ -7,10 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { content, registry } from '@griot/proto';
-import { startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
-import { startServiceProcess, type ServiceProcess } from './support/process';
-import { callerAuth, CONTENT_AUDIENCE, newIdentity } from './support/fixtures';
-import { describeIf, privatePostgres } from './support/tools';
+import { startPrivatePostgres, type PrivatePostgres } from '@griot/test/support/private-postgres';
+import { startServiceProcess, type ServiceProcess } from '@griot/test/support/process';
+import { callerAuth, CONTENT_AUDIENCE, newIdentity } from '@griot/test/support/fixtures';
+import { describeIf, privatePostgres } from '@griot/test/support/tools';
 
 const OK = 0;
 const UNAVAILABLE = 14;

@@ -8,9 +8,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { health } from '@griot/proto';
-import { startPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
-import { spawnTs, waitForExit, waitForLogLine } from './support/process';
-import { describeIf, privatePostgres } from './support/tools';
+import { startPrivatePostgres, type PrivatePostgres } from '@griot/test/support/private-postgres';
+import { spawnTs, waitForExit, waitForLogLine } from '@griot/test/support/process';
+import { describeIf, privatePostgres } from '@griot/test/support/tools';
 
 const { SERVING, NOT_SERVING } = health.HealthCheckResponse_ServingStatus;
 

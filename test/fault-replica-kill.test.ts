@@ -15,12 +15,12 @@ import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { registry } from '@griot/proto';
 import pg from 'pg';
-import { createPostgresDatabase } from './support/database';
-import { describeIf, postgresKind } from './support/tools';
-import { connect, newIdentity, nodeAuth, publishTestPackage, unary } from './support/fixtures';
-import { openReport, watchStrictly } from './support/job-streams';
-import { killTree } from './support/kill-tree';
-import { startServiceProcess, type ServiceProcess } from './support/process';
+import { createPostgresDatabase } from '@griot/test/support/database';
+import { describeIf, postgresKind } from '@griot/test/support/tools';
+import { connect, newIdentity, nodeAuth, publishTestPackage, unary } from '@griot/test/support/fixtures';
+import { openReport, watchStrictly } from '@griot/test/support/job-streams';
+import { killTree } from '@griot/test/support/kill-tree';
+import { startServiceProcess, type ServiceProcess } from '@griot/test/support/process';
 
 const S = registry.InstallationStatus;
 const LINES = 400;

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { registry } from '@griot/proto';
-import { createPostgresDatabase } from './support/database';
-import { describeIf, postgresKind } from './support/tools';
-import { connect, newIdentity, nodeAuth, publishTestPackage, unary } from './support/fixtures';
-import { openReport, watchStrictly } from './support/job-streams';
-import { startServiceProcess, type ServiceProcess } from './support/process';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
+import { createPostgresDatabase } from '@griot/test/support/database';
+import { describeIf, postgresKind } from '@griot/test/support/tools';
+import { connect, newIdentity, nodeAuth, publishTestPackage, unary } from '@griot/test/support/fixtures';
+import { openReport, watchStrictly } from '@griot/test/support/job-streams';
+import { startServiceProcess, type ServiceProcess } from '@griot/test/support/process';
+import { startTcpProxy, type TcpProxy } from '@griot/test/support/tcp-proxy';
 
 const S = registry.InstallationStatus;
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createFileRegistry, fromBinary, fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { readDescriptorSet } from '@griot/proto';
-import { spawnTs, waitForExit } from './support/process';
+import { spawnTs, waitForExit } from '@griot/test/support/process';
 
 const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readDescriptorSet()));
 

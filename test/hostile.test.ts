@@ -14,9 +14,9 @@ import { validateManifest } from '../services/registry/src/domain/manifest';
 import { expectedCodes, isEmptyAnswer, loadCorpus, methodInfo, sendCase, type HostileCase, type Seeds, type ServiceName } from './hostile/corpus';
 import { DatabaseSnapshots, type Snapshot } from './hostile/db-snapshot';
 import { deepObject, RawClient } from './hostile/wire';
-import { callerAuth, connect, CONTENT_AUDIENCE, newIdentity, nodeAuth, publishTestPackage, runFakeAgent, unary, uploadBytes } from './support/fixtures';
-import { describeIf, postgresKind } from './support/tools';
-import { startTestContentStore, startTestRegistry, type StartedService } from './support/services';
+import { callerAuth, connect, CONTENT_AUDIENCE, newIdentity, nodeAuth, publishTestPackage, runFakeAgent, unary, uploadBytes } from '@griot/test/support/fixtures';
+import { describeIf, postgresKind } from '@griot/test/support/tools';
+import { startTestContentStore, startTestRegistry, type StartedService } from '@griot/test/support/services';
 
 const IDLE_MS = 300;
 const CASES = loadCorpus();

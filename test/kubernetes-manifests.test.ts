@@ -16,7 +16,7 @@ import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1
 import { contentStoreConfigSpec } from '@griot/content-store';
 import { registryConfigSpec } from '@griot/registry';
 import { readConfig } from '@griot/server-kit';
-import { REPO_ROOT } from './support/process';
+import { REPO_ROOT } from '@griot/test/support/process';
 
 const ROOT = join(REPO_ROOT, 'deploy', 'kubernetes');
 /** The shutdown drain of both services (their stop()'s default grace), in seconds. */

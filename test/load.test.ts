@@ -4,7 +4,7 @@
  * `pnpm load`.
  */
 import { formatLoadReport, runLoad } from '../bench/load-harness';
-import { describeIf, postgresKind, tool } from './support/tools';
+import { describeIf, postgresKind, tool } from '@griot/test/support/tools';
 
 const SECONDS = Number(process.env.LOAD_TEST_SECONDS ?? 8);
 

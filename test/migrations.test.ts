@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { runMigrations } from '@griot/server-kit';
-import { createTestDatabase, DB_KINDS, SERVICE_MIGRATIONS, type TestDatabase } from './support/database';
+import { createTestDatabase, DB_KINDS, SERVICE_MIGRATIONS, type TestDatabase } from '@griot/test/support/database';
 
 interface Column {
   column_name: string;

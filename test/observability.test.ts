@@ -14,8 +14,8 @@ import { readContentStoreConfig, startContentStore, type RunningContentStore } f
 import type { content, registry } from '@griot/proto';
 import { readRegistryConfig, startRegistry, type RunningRegistry } from '@griot/registry';
 import { silentLogger, startTracing, type Tracing } from '@griot/server-kit';
-import { createPostgresDatabase, DB_KINDS } from './support/database';
-import { callerAuth, connect, newIdentity, publishTestPackage, unary, uploadBytes } from './support/fixtures';
+import { createPostgresDatabase, DB_KINDS } from '@griot/test/support/database';
+import { callerAuth, connect, newIdentity, publishTestPackage, unary, uploadBytes } from '@griot/test/support/fixtures';
 
 /** One sample of a Prometheus text exposition. */
 interface Sample {

@@ -17,10 +17,10 @@ import { credentials, status } from '@grpc/grpc-js';
 import { content, registry } from '@griot/proto';
 import { readRegistryConfig, startRegistry, type RunningRegistry } from '@griot/registry';
 import { silentLogger } from '@griot/server-kit';
-import { expectFailure } from './support/content-store';
-import { createPostgresDatabase, DB_KINDS } from './support/database';
-import { callerAuth, CONTENT_AUDIENCE, newIdentity, publishTestPackage, unary } from './support/fixtures';
-import { startTestContentStore, type StartedService } from './support/services';
+import { expectFailure } from '@griot/test/support/content-store';
+import { createPostgresDatabase, DB_KINDS } from '@griot/test/support/database';
+import { callerAuth, CONTENT_AUDIENCE, newIdentity, publishTestPackage, unary } from '@griot/test/support/fixtures';
+import { startTestContentStore, type StartedService } from '@griot/test/support/services';
 
 /** A List call: its first page, or the page of `token`, with the filters of `query` (0 or 1). */
 type ListCall = (client: Clients, token: string, query?: number) => Promise<{ items: number; next: string }>;

@@ -10,10 +10,10 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registry } from '@griot/proto';
-import { connect, newIdentity, nodeAuth, publishTestPackage, runFakeAgent, unary } from './support/fixtures';
-import { REPO_ROOT } from './support/process';
-import { startTestContentStore, startTestRegistry, type StartedService } from './support/services';
-import { describeIf, tool } from './support/tools';
+import { connect, newIdentity, nodeAuth, publishTestPackage, runFakeAgent, unary } from '@griot/test/support/fixtures';
+import { REPO_ROOT } from '@griot/test/support/process';
+import { startTestContentStore, startTestRegistry, type StartedService } from '@griot/test/support/services';
+import { describeIf, tool } from '@griot/test/support/tools';
 
 const PYTHON = '/usr/bin/python3';
 const PLUGIN = '/usr/bin/grpc_python_plugin';

@@ -9,8 +9,8 @@ import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptor
 import { create } from '@bufbuild/protobuf';
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { health, reflectionV1, reflectionV1alpha } from '@griot/proto';
-import { DB_KINDS } from './support/database';
-import { startTestContentStore, startTestRegistry, type StartedService } from './support/services';
+import { DB_KINDS } from '@griot/test/support/database';
+import { startTestContentStore, startTestRegistry, type StartedService } from '@griot/test/support/services';
 
 type Request = reflectionV1.ServerReflectionRequest;
 type Response = reflectionV1.ServerReflectionResponse;

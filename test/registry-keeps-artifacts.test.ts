@@ -15,9 +15,9 @@ import { status } from '@grpc/grpc-js';
 import { content, registry } from '@griot/proto';
 import { readRegistryConfig, startRegistry, type RunningRegistry } from '@griot/registry';
 import { silentLogger } from '@griot/server-kit';
-import { bytesOf, expectFailure, readAll, startTestContentStore, type TestContentStore } from './support/content-store';
-import { createPostgresDatabase, DB_KINDS } from './support/database';
-import { callerAuth, connect, CONTENT_AUDIENCE, newIdentity, publishTestPackage, unary, uploadBytes } from './support/fixtures';
+import { bytesOf, expectFailure, readAll, startTestContentStore, type TestContentStore } from '@griot/test/support/content-store';
+import { createPostgresDatabase, DB_KINDS } from '@griot/test/support/database';
+import { callerAuth, connect, CONTENT_AUDIENCE, newIdentity, publishTestPackage, unary, uploadBytes } from '@griot/test/support/fixtures';
 
 describe.each(DB_KINDS)('the registry keeps the artifacts it registers, on %s', (kind) => {
   const operator = newIdentity();

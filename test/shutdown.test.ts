@@ -16,8 +16,8 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connectivityState, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
-import { bytesOf, sha256, unary, uploadMessages } from './support/content-store';
-import { callerInterceptor, CONTENT_AUDIENCE, newIdentity } from './support/fixtures';
+import { bytesOf, sha256, unary, uploadMessages } from '@griot/test/support/content-store';
+import { callerInterceptor, CONTENT_AUDIENCE, newIdentity } from '@griot/test/support/fixtures';
 
 const ROOT = resolve(__dirname, '..');
 const MAIN = join(ROOT, 'services/content-store/src/main.ts');

@@ -12,9 +12,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { REPO_ROOT } from './support/process';
-import { setUpTestPostgres } from './support/global-setup';
-import { describeIf, privatePostgres } from './support/tools';
+import { REPO_ROOT } from '@griot/test/support/process';
+import { setUpTestPostgres } from '@griot/test/support/global-setup';
+import { describeIf, privatePostgres } from '@griot/test/support/tools';
 
 /** A port where nothing listens (bound, then released). */
 async function closedPort(): Promise<number> {

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { health } from '@griot/proto';
 import { clientCredentials, ConfigError, GriotServer, serverCredentials, silentLogger } from '@griot/server-kit';
-import { makeTestCertificates, type TestCertificates } from './support/certificates';
+import { makeTestCertificates, type TestCertificates } from '@griot/test/support/certificates';
 
 let certs: TestCertificates;
 beforeAll(() => {

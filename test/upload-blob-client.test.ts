@@ -11,8 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
 import { UploadBlobClient, type UploadBlobCall } from '@griot/transport';
-import { defineService, GriotError, GriotServer, invalidField, readStatusDetails, serverCredentials, silentLogger, type CallContext } from '@griot/server-kit';
-import { makeTestCertificates, type TestCertificates } from './support/certificates';
+import { decodeStatusDetails } from '@griot/client';
+import { defineService, GriotError, GriotServer, invalidField, serverCredentials, silentLogger, type CallContext } from '@griot/server-kit';
+import { makeTestCertificates, type TestCertificates } from '@griot/test/support/certificates';
 
 type Handler = (requests: AsyncIterable<content.UploadBlobRequest>, ctx: CallContext) => Promise<content.UploadBlobResponse>;
 
@@ -117,9 +118,9 @@ describe('UploadBlobClient', () => {
       expect(err?.code).toBe(status.INVALID_ARGUMENT);
       expect(err?.details).toBe('start.sha256: is not 64 hexadecimal characters');
       expect(err?.message).toBe('3 INVALID_ARGUMENT: start.sha256: is not 64 hexadecimal characters');
-      const details = readStatusDetails(err!);
-      expect(details.errorInfo?.reason).toBe('INVALID_DIGEST');
-      expect(details.badRequest?.fieldViolations).toEqual([{ field: 'start.sha256', description: 'is not 64 hexadecimal characters' }]);
+      const details = decodeStatusDetails(err!.metadata);
+      expect(details.reason).toBe('INVALID_DIGEST');
+      expect(details.violations).toEqual([{ field: 'start.sha256', description: 'is not 64 hexadecimal characters' }]);
       expect(err?.metadata.get('grpc-status')).toEqual([]);
     } finally {
       client.close();

@@ -8,6 +8,9 @@ import * as blobsAndUploads from './002_blobs_and_uploads';
 import * as manifestCreator from './003_manifest_creator';
 import * as usedTokens from './004_used_tokens';
 
+/** The content store's knex migrations table, where its applied migrations are recorded. */
+export const CONTENT_STORE_MIGRATIONS_TABLE = 'content_store_migrations';
+
 /** Every content-store migration, oldest first. */
 export const contentStoreMigrations: Migration[] = [
   { name: '001_labox_schema', ...laboxSchema },

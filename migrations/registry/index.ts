@@ -12,6 +12,9 @@ import * as installationCreator from './006_installation_creator';
 import * as usedTokens from './007_used_tokens';
 import * as installationLogBytes from './008_installation_log_bytes';
 
+/** The registry's knex migrations table, where its applied migrations are recorded. */
+export const REGISTRY_MIGRATIONS_TABLE = 'registry_migrations';
+
 /** Every registry migration, oldest first. */
 export const registryMigrations: Migration[] = [
   { name: '001_seed_schema', ...seedSchema },

@@ -8,7 +8,7 @@
  */
 import { connect as http2Connect, constants as h2 } from 'node:http2';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { readStatusDetails } from '@griot/server-kit';
+import { decodeStatusDetails } from '@griot/client';
 
 /** What a call ended with. */
 export interface Outcome {
@@ -94,7 +94,7 @@ function ok(responses: Buffer[]): Outcome {
 function fromError(err: ServiceError): Outcome {
   let reason: string | undefined;
   try {
-    reason = readStatusDetails(err).errorInfo?.reason;
+    reason = decodeStatusDetails(err.metadata).reason;
   } catch {
     reason = 'UNDECODABLE_DETAILS';
   }
@@ -145,7 +145,7 @@ export function rawHttp2(
       if (typeof details === 'string') {
         const metadata = new Metadata();
         metadata.set('grpc-status-details-bin', Buffer.from(details, 'base64'));
-        reason = readStatusDetails({ metadata }).errorInfo?.reason;
+        reason = decodeStatusDetails(metadata).reason;
       }
       return { code: Number(code), message: decodeURIComponent(String(headers['grpc-message'] ?? '')), reason, responses: [] };
     };

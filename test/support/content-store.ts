@@ -7,12 +7,13 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
-import { readStatusDetails, silentLogger } from '@griot/server-kit';
+import { silentLogger } from '@griot/server-kit';
+import { decodeStatusDetails } from '@griot/client';
 import { readContentStoreConfig, startContentStore, type ContentStoreOverrides, type RunningContentStore } from '../../services/content-store/src';
 import { createPostgresDatabase, type DbKind } from './database';
-import { callerInterceptor, CONTENT_AUDIENCE, newIdentity, type Identity } from './fixtures';
+import { callerInterceptor, CONTENT_AUDIENCE, newIdentity, unary as promiseOf, type Identity } from './fixtures';
 
 /** A content store started for a test suite. */
 export interface TestContentStore {
@@ -146,11 +147,9 @@ export function unary<K extends keyof ContentUnaryMethods>(
   method: K,
   request: ContentUnaryMethods[K][0],
 ): Promise<ContentUnaryMethods[K][1]> {
-  type Callback = (err: ServiceError | null, res?: ContentUnaryMethods[K][1]) => void;
-  const fn = client[method] as unknown as (req: ContentUnaryMethods[K][0], callback: Callback) => unknown;
-  return new Promise((resolve, reject) => {
-    fn.call(client, request, (err, res) => (err ? reject(err) : resolve(res!)));
-  });
+  type Callback = (err: ServiceError | null, res: ContentUnaryMethods[K][1]) => void;
+  const fn = client[method] as unknown as (req: ContentUnaryMethods[K][0], metadata: Metadata, callback: Callback) => unknown;
+  return promiseOf((req: ContentUnaryMethods[K][0], metadata: Metadata, callback: Callback) => fn.call(client, req, metadata, callback), request);
 }
 
 /** Reads a ReadContent stream: every message, and the error it ended with, if any. */
@@ -168,8 +167,8 @@ export function readAll(client: content.ContentServiceClient, request: Partial<c
 /** The code, ErrorInfo reason and message of a failed call. */
 export function failure(err: unknown): { code: number; reason?: string; message: string; metadata: Record<string, string> } {
   const e = err as ServiceError;
-  const info = readStatusDetails(e).errorInfo;
-  return { code: e.code, reason: info?.reason, message: e.details, metadata: info?.metadata ?? {} };
+  const details = decodeStatusDetails(e.metadata);
+  return { code: e.code, reason: details.reason, message: e.details, metadata: { ...details.metadata } };
 }
 
 /** Awaits a promise that must fail, and returns {@link failure} of its error. */

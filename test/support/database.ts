@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type Database, openDatabase, runMigrations, silentLogger } from '@griot/server-kit';
-import { contentStoreMigrations, registryMigrations } from '@griot/migrations';
+import { CONTENT_STORE_MIGRATIONS_TABLE, contentStoreMigrations, REGISTRY_MIGRATIONS_TABLE, registryMigrations } from '@griot/migrations';
 import pg from 'pg';
 
 /** The kinds of database a suite can run against. */
@@ -23,8 +23,8 @@ export const DB_KINDS: DbKind[] = (process.env.GRIOT_TEST_DATABASES ?? 'postgres
 
 /** The services whose migrations a test database can carry. */
 export const SERVICE_MIGRATIONS = {
-  registry: { migrations: registryMigrations, tableName: 'registry_migrations' },
-  'content-store': { migrations: contentStoreMigrations, tableName: 'content_store_migrations' },
+  registry: { migrations: registryMigrations, tableName: REGISTRY_MIGRATIONS_TABLE },
+  'content-store': { migrations: contentStoreMigrations, tableName: CONTENT_STORE_MIGRATIONS_TABLE },
 } as const;
 
 /** A database made for one suite. */

@@ -4,9 +4,41 @@
  * a status once, at the edge. The domain layers never import gRPC themselves:
  * they throw these.
  */
-import { status as Code } from '@grpc/grpc-js';
 
-export { status as Code } from '@grpc/grpc-js';
+/**
+ * The gRPC status codes, with the numbers the wire carries
+ * (https://grpc.github.io/grpc/core/md_doc_statuscodes.html): the domain
+ * layers name a code without importing a gRPC library.
+ */
+export const Code = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/** One of the {@link Code} values. */
+export type Code = (typeof Code)[keyof typeof Code];
+
+const CODE_NAMES = new Map<number, string>(Object.entries(Code).map(([name, value]) => [value, name]));
+
+/** The name of a status code, such as `NOT_FOUND`; the number as text for one outside {@link Code}. */
+export function codeName(code: number): string {
+  return CODE_NAMES.get(code) ?? String(code);
+}
 
 /** One invalid field of a request. */
 export interface FieldViolation {

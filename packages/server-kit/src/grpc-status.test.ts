@@ -1,8 +1,19 @@
-import { Code, GriotError } from './errors';
-import { readStatusDetails, toGrpcStatus } from './grpc-status';
+import { status } from '@grpc/grpc-js';
+import { Code, codeName, GriotError } from './errors';
+import { decodeStatusDetails } from '@griot/client';
+import { toGrpcStatus } from './grpc-status';
 import { WriteFailures } from './readiness';
 
 const context = { domain: 'registry.griot.dev', requestId: 'r1' };
+
+describe('Code', () => {
+  it('has every grpc-js status under the same name and number, so a GriotError\'s code is sent as it is', () => {
+    const grpcNames = Object.keys(status).filter((k) => Number.isNaN(Number(k)));
+    expect(Object.keys(Code).sort()).toEqual(grpcNames.sort());
+    for (const name of grpcNames) expect(Code[name as keyof typeof Code]).toBe(status[name as keyof typeof status]);
+    expect(codeName(Code.NOT_FOUND)).toBe('NOT_FOUND');
+  });
+});
 
 describe('toGrpcStatus of resource failures', () => {
   it.each([
@@ -13,14 +24,14 @@ describe('toGrpcStatus of resource failures', () => {
     const status = toGrpcStatus(err, context);
     expect(status.code).toBe(Code.RESOURCE_EXHAUSTED);
     expect(status.details).toMatch(/disk .*is full/);
-    expect(readStatusDetails(status).errorInfo?.reason).toBe('DISK_FULL');
+    expect(decodeStatusDetails(status.metadata).reason).toBe('DISK_FULL');
   });
 
   it.each(['EMFILE', 'ENFILE'])('makes %s RESOURCE_EXHAUSTED TOO_MANY_OPEN_FILES with a retry hint', (code) => {
     const status = toGrpcStatus(Object.assign(new Error(`${code}: too many open files, open`), { code }), context);
     expect(status.code).toBe(Code.RESOURCE_EXHAUSTED);
     expect(status.details).toMatch(/retry/);
-    expect(readStatusDetails(status).errorInfo).toMatchObject({ reason: 'TOO_MANY_OPEN_FILES', metadata: { retryAfterSeconds: '5' } });
+    expect(decodeStatusDetails(status.metadata)).toMatchObject({ reason: 'TOO_MANY_OPEN_FILES', metadata: { retryAfterSeconds: '5' } });
   });
 
   it('still makes an unknown error INTERNAL', () => {

@@ -2,7 +2,7 @@
  * The one mapping from errors to gRPC statuses, with google.rpc details in
  * the `grpc-status-details-bin` trailer, and its inverse for clients.
  */
-import { Metadata, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { Metadata, type StatusObject } from '@grpc/grpc-js';
 import { rpcErrorDetails, rpcStatus } from '@griot/proto';
 import { Code, GriotError } from './errors';
 
@@ -107,28 +107,4 @@ function fromGriotError(err: GriotError, context: StatusContext): StatusObject {
 
 function pack(typeName: string, value: Uint8Array): { typeUrl: string; value: Buffer } {
   return { typeUrl: TYPE_PREFIX + typeName, value: Buffer.from(value) };
-}
-
-/** The google.rpc details of a failed call, decoded. */
-export interface StatusDetails {
-  /** The ErrorInfo detail, if sent. */
-  errorInfo?: rpcErrorDetails.ErrorInfo;
-  /** The BadRequest detail, if sent. */
-  badRequest?: rpcErrorDetails.BadRequest;
-  /** The ResourceInfo detail, if sent. */
-  resourceInfo?: rpcErrorDetails.ResourceInfo;
-}
-
-/** Decodes the google.rpc details from a failed call's trailers. */
-export function readStatusDetails(err: Pick<ServiceError, 'metadata'>): StatusDetails {
-  const raw = err.metadata?.get(DETAILS_KEY)[0];
-  if (!raw || typeof raw === 'string') return {};
-  const out: StatusDetails = {};
-  for (const any of rpcStatus.Status.decode(raw).details) {
-    const type = any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1);
-    if (type === 'google.rpc.ErrorInfo') out.errorInfo = rpcErrorDetails.ErrorInfo.decode(any.value);
-    else if (type === 'google.rpc.BadRequest') out.badRequest = rpcErrorDetails.BadRequest.decode(any.value);
-    else if (type === 'google.rpc.ResourceInfo') out.resourceInfo = rpcErrorDetails.ResourceInfo.decode(any.value);
-  }
-  return out;
 }

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { openDatabase, type Database } from './database';
 import { createLogger, silentLogger } from './logger';
 import { boundSerializedError, LOGGED_ERROR_MAX_CHARS, truncateString } from './log-serializers';
-import { createPostgresDatabase, DB_KINDS } from '../../../test/support/database';
+import { createPostgresDatabase, DB_KINDS } from '@griot/test/support/database';
 
 /** A logger writing JSON lines into an array. */
 function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: string[] } {

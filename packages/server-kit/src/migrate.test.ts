@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { openDatabase, type Database } from './database';
 import { silentLogger } from './logger';
 import { runMigrations, type MigrationModule } from './migrate';
-import { createPostgresDatabase, DB_KINDS } from '../../../test/support/database';
+import { createPostgresDatabase, DB_KINDS } from '@griot/test/support/database';
 
 const migrations: MigrationModule[] = [
   {

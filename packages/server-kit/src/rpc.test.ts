@@ -8,7 +8,7 @@ import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { content } from '@griot/proto';
 import pino from 'pino';
 import { GriotError, invalidField } from './errors';
-import { readStatusDetails } from './grpc-status';
+import { decodeStatusDetails } from '@griot/client';
 import type { CallContext } from './rpc';
 import { defineService, GriotServer } from './server';
 
@@ -89,15 +89,15 @@ it('sends INVALID_ARGUMENT with ErrorInfo and BadRequest details', async () => {
   const { error } = await getBlob('bad');
   expect(error?.code).toBe(status.INVALID_ARGUMENT);
   expect(error?.details).toBe('sha256: is not 64 hexadecimal characters');
-  const details = readStatusDetails(error!);
-  expect(details.errorInfo).toMatchObject({ reason: 'INVALID_DIGEST', domain: 'test.griot.dev' });
-  expect(details.badRequest?.fieldViolations).toEqual([{ field: 'sha256', description: 'is not 64 hexadecimal characters' }]);
+  const details = decodeStatusDetails(error!.metadata);
+  expect(details).toMatchObject({ reason: 'INVALID_DIGEST', domain: 'test.griot.dev' });
+  expect(details.violations).toEqual([{ field: 'sha256', description: 'is not 64 hexadecimal characters' }]);
 });
 
 it('keeps a domain error code and its metadata', async () => {
   const { error } = await getBlob('gone');
   expect(error?.code).toBe(status.NOT_FOUND);
-  expect(readStatusDetails(error!).errorInfo?.metadata).toEqual({ sha256: 'gone' });
+  expect(decodeStatusDetails(error!.metadata).metadata).toEqual({ sha256: 'gone' });
 });
 
 it('turns an unknown error into INTERNAL without its cause, and logs the cause', async () => {
@@ -165,7 +165,7 @@ it('answers INVALID_ARGUMENT, not INTERNAL, to bytes that are not a valid messag
   );
   expect(error?.code).toBe(status.INVALID_ARGUMENT);
   expect(error?.details).toBe('the request is not a valid GetBlobRequest message');
-  expect(readStatusDetails(error!).errorInfo?.reason).toBe('MALFORMED_REQUEST');
+  expect(decodeStatusDetails(error!.metadata).reason).toBe('MALFORMED_REQUEST');
 });
 
 it('ends a client stream that goes silent with DEADLINE_EXCEEDED', async () => {
@@ -176,7 +176,7 @@ it('ends a client stream that goes silent with DEADLINE_EXCEEDED', async () => {
     // ...and nothing more, without ending the stream.
   });
   expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
-  expect(readStatusDetails(error!).errorInfo?.reason).toBe('STREAM_IDLE');
+  expect(decodeStatusDetails(error!.metadata).reason).toBe('STREAM_IDLE');
   expect(Date.now() - started).toBeGreaterThanOrEqual(250);
 });
 

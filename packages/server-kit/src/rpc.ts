@@ -21,7 +21,7 @@ import {
 } from '@grpc/grpc-js';
 import { setCallStreamBuffer } from '@griot/transport';
 import type { Logger } from 'pino';
-import { Code, GriotError } from './errors';
+import { Code, codeName, GriotError } from './errors';
 import { toGrpcStatus } from './grpc-status';
 import type { GrpcServerMetrics, MethodMetrics } from './metrics';
 import { activeTracer, endServerSpan, injectTraceContext, startServerSpan, withContext } from './tracing';
@@ -251,7 +251,7 @@ async function runCall(
   const code = status?.code ?? Code.OK;
   stats?.handledWith(code, durationMs / 1000);
   if (traced) endServerSpan(traced.span, code, status?.details);
-  const line = { peer, code: Code[code], durationMs: Math.round(durationMs * 1000) / 1000 };
+  const line = { peer, code: codeName(code), durationMs: Math.round(durationMs * 1000) / 1000 };
   if (code === Code.OK) logger[options.successLevel ?? 'info'](line, 'rpc');
   else logger.info({ ...line, reason: status?.details }, 'rpc');
   return status;

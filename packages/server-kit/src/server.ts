@@ -65,6 +65,12 @@ export interface GriotServerOptions {
   /** Time between readiness rounds (default 1 s). */
   readinessIntervalMs?: number;
   /**
+   * After a write failed for want of space or files, readiness stays false
+   * until this probe writes again (see {@link WriteFailures}); without it,
+   * for 10 s after the last such failure.
+   */
+  writeProbe?: () => Promise<void>;
+  /**
    * Age after which a client connection is sent GOAWAY (grpc-js adds up to
    * 10 % jitter), so that clients reconnect and long-lived HTTP/2 connections
    * spread over new replicas behind a load balancer. 0 or unset: never.
@@ -106,7 +112,7 @@ export class GriotServer {
     const apiNames = options.services.map((s) => s.name);
     this.health = new HealthState(apiNames);
     this.metrics = options.metrics ?? new ServiceMetrics();
-    const writeFailures = new WriteFailures();
+    const writeFailures = new WriteFailures(undefined, undefined, options.writeProbe);
     if (options.readiness && options.readiness.length > 0) {
       this.readiness = new Readiness([...options.readiness, writeFailures], {
         intervalMs: options.readinessIntervalMs,

@@ -6,8 +6,8 @@
 import pg from 'pg';
 import { silentLogger } from './logger';
 import { MemorySessionLocks, PgSessionLocks, SessionLockLostError, type SessionLocks } from './session-locks';
-import { createPostgresDatabase } from '../../../test/support/database';
-import { describeIf, postgresKind } from '../../../test/support/tools';
+import { createPostgresDatabase } from '@griot/test/support/database';
+import { describeIf, postgresKind } from '@griot/test/support/tools';
 
 async function expectExclusive(a: SessionLocks, b: SessionLocks): Promise<void> {
   const signal = await a.tryLock('upload:1');

@@ -61,7 +61,7 @@ export const contentStoreConfigSpec = {
   CONTENT_DATABASE_STORAGE_MAX_BYTES: vars.bytes('16MiB', { min: 1 }),
   /** The largest data chunk of one UploadBlob message. */
   CONTENT_MAX_CHUNK_BYTES: vars.bytes('4MiB', { min: 1024, max: 64 * MiB }),
-  /** Largest `tags` of a manifest (CreateManifest), as JSON bytes; larger is INVALID_ARGUMENT TAGS_TOO_LARGE. */
+  /** Largest `tags` of a manifest (CreateManifest), as JSON bytes; larger is RESOURCE_EXHAUSTED TAGS_TOO_LARGE. */
   CONTENT_MAX_TAGS_BYTES: vars.bytes('64KiB', { min: 256, max: 16 * MiB }),
   /** Most bytes of manifests one ListManifests page carries: a page ends early (with a next page token) rather than pass it. */
   CONTENT_MAX_LIST_PAGE_BYTES: vars.bytes('2MiB', { min: 1024, max: 64 * MiB }),

@@ -4,3 +4,4 @@
  */
 export * from './config';
 export * from './server';
+export { contentStoreChecker, registryManifestId, type ArtifactChecker, type ContentStoreIdentity, type KeptArtifact } from './clients/content-store-client';

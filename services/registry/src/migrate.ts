@@ -5,12 +5,12 @@
  * service (`pnpm deploy`, the image), it is what a cluster runs once before
  * a rollout (the migrate Jobs under deploy/kubernetes/).
  */
-import { registryMigrations } from '@griot/migrations';
+import { REGISTRY_MIGRATIONS_TABLE, registryMigrations } from '@griot/migrations';
 import { MIGRATE_ACTIONS, migrateMain, runMigrateCommand } from '@griot/server-kit';
 
 migrateMain(() =>
   runMigrateCommand(
-    [{ name: 'registry', urlVariable: 'REGISTRY_DATABASE_URL', migrations: registryMigrations, table: 'registry_migrations' }],
+    [{ name: 'registry', urlVariable: 'REGISTRY_DATABASE_URL', migrations: registryMigrations, table: REGISTRY_MIGRATIONS_TABLE }],
     process.argv[2] ?? 'latest',
     `node dist/migrate.js [${MIGRATE_ACTIONS.join('|')}]`,
   ),

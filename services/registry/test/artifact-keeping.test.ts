@@ -6,11 +6,11 @@
  * artifacts elsewhere are not the store's to keep.
  */
 import { registry } from '@griot/proto';
-import { readStatusDetails } from '@griot/server-kit';
-import { DB_KINDS } from '../../../test/support/database';
+import { decodeStatusDetails } from '@griot/client';
+import { DB_KINDS } from '@griot/test/support/database';
 import { call, failure, newIdentity, signedPackage, startTestRegistry, Status, type TestRegistry } from './support/harness';
 
-const C = registry.RegistryServiceClient.prototype;
+const C: registry.RegistryServiceClient = registry.RegistryServiceClient.prototype;
 
 describe.each(DB_KINDS)('the registry keeps artifacts on %s', (kind) => {
   let t: TestRegistry;
@@ -49,7 +49,7 @@ describe.each(DB_KINDS)('the registry keeps artifacts on %s', (kind) => {
     t.store.manifests.delete(first!.manifestId);
     t.store.blobs.delete(pkg.packageId);
     const missing = await failure(register());
-    expect({ code: missing.code, reason: readStatusDetails(missing).errorInfo?.reason }).toEqual({ code: Status.FAILED_PRECONDITION, reason: 'ARTIFACT_NOT_FOUND' });
+    expect({ code: missing.code, reason: decodeStatusDetails(missing.metadata).reason }).toEqual({ code: Status.FAILED_PRECONDITION, reason: 'ARTIFACT_NOT_FOUND' });
   });
 
   it('keeps nothing for an artifact outside the content store', async () => {

@@ -9,12 +9,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Code, GriotError, runMigrations, type Logger } from '@griot/server-kit';
-import { registryMigrations } from '@griot/migrations';
-import { createTestDatabase, DB_KINDS, type TestDatabase } from '../../../test/support/database';
-import { sweepExpiredLeases } from '../src/jobs/lease-sweeper';
-import { ReportSession } from '../src/jobs/report-session';
+import { REGISTRY_MIGRATIONS_TABLE, registryMigrations } from '@griot/migrations';
+import { createTestDatabase, DB_KINDS, type TestDatabase } from '@griot/test/support/database';
+import { sweepExpiredLeases } from '../src/domain/lease-sweeper';
+import { ReportSession } from '../src/domain/report-session';
 import { InstallationsRepository } from '../src/repository/installations-repository';
-import { REGISTRY_MIGRATIONS_TABLE } from '../src/server';
 
 const LEASE_MS = 60_000;
 

@@ -8,30 +8,18 @@
  * PGlite's "could not extend file" is mapped the same way (unit test in
  * server-kit's grpc-status.test.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, mkdtempSync, rmdirSync, statSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { health, registry } from '@griot/proto';
 import pg from 'pg';
-import { createPostgresDatabase, DB_KINDS, POSTGRES_ADMIN_URL } from '../../../test/support/database';
+import { createPostgresDatabase, DB_KINDS, POSTGRES_ADMIN_URL } from '@griot/test/support/database';
+import { canMountTmpfs, mountTmpfs, unmountTmpfs } from '@griot/test/support/tmpfs';
 import { call, failure, newIdentity, signedPackage, startTestRegistry, Status, type TestRegistry } from './support/harness';
 
-const C = registry.RegistryServiceClient.prototype;
-
-function canMountTmpfs(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  const probe = mkdtempSync(join(tmpdir(), 'griot-tmpfs-probe-'));
-  try {
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe]).status !== 0) return false;
-    spawnSync('umount', [probe]);
-    return true;
-  } finally {
-    rmdirSync(probe);
-  }
-}
+const C: registry.RegistryServiceClient = registry.RegistryServiceClient.prototype;
 
 /** The test server runs on this machine (its folders are ours to use). */
 const localServer = /@(127\.0\.0\.1|localhost)[:/]/.test(POSTGRES_ADMIN_URL);
@@ -51,7 +39,7 @@ if (DB_KINDS.includes('postgres') && localServer && canMountTmpfs()) {
       const dataDirectory = (await admin.query<{ d: string }>("SELECT current_setting('data_directory') AS d")).rows[0]!.d;
       const owner = statSync(dataDirectory);
       mountPoint = mkdtempSync(join(tmpdir(), 'griot-full-db-'));
-      expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mountPoint], { encoding: 'utf8' }).stderr).toBe('');
+      mountTmpfs(mountPoint, '512k');
       const location = join(mountPoint, 'ts');
       mkdirSync(location);
       chownSync(location, owner.uid, owner.gid);
@@ -87,7 +75,7 @@ if (DB_KINDS.includes('postgres') && localServer && canMountTmpfs()) {
       await database?.drop();
       await admin.query(`DROP TABLESPACE IF EXISTS ${tablespace}`).catch(() => undefined);
       await admin.end();
-      spawnSync('umount', ['-l', mountPoint]);
+      unmountTmpfs(mountPoint);
       rmSync(mountPoint, { recursive: true, force: true });
     });
 

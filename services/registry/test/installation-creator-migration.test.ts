@@ -3,10 +3,9 @@
  * before it (when only a node could create jobs, for itself) get their node
  * as creator; the column is then required; rollback drops it.
  */
-import { registryMigrations } from '@griot/migrations';
+import { REGISTRY_MIGRATIONS_TABLE, registryMigrations } from '@griot/migrations';
 import { runMigrations } from '@griot/server-kit';
-import { createTestDatabase, DB_KINDS, type TestDatabase } from '../../../test/support/database';
-import { REGISTRY_MIGRATIONS_TABLE } from '../src/server';
+import { createTestDatabase, DB_KINDS, type TestDatabase } from '@griot/test/support/database';
 
 describe.each(DB_KINDS)('migration 006 (installation creator) on %s', (kind) => {
   let t: TestDatabase;

@@ -5,9 +5,9 @@
  */
 import { Metadata } from '@grpc/grpc-js';
 import { registry } from '@griot/proto';
-import { readStatusDetails } from '@griot/server-kit';
-import { createPostgresDatabase, DB_KINDS } from '../../../test/support/database';
-import { describeIf, postgresKind } from '../../../test/support/tools';
+import { decodeStatusDetails } from '@griot/client';
+import { createPostgresDatabase, DB_KINDS } from '@griot/test/support/database';
+import { describeIf, postgresKind } from '@griot/test/support/tools';
 import {
   call,
   eventually,
@@ -24,7 +24,7 @@ import {
   type TestRegistry,
 } from './support/harness';
 
-const C = registry.RegistryServiceClient.prototype;
+const C: registry.RegistryServiceClient = registry.RegistryServiceClient.prototype;
 const S = registry.InstallationStatus;
 
 async function publish(t: TestRegistry, author: Identity, name: string, version: string, dependencies: Record<string, string> = {}) {
@@ -52,7 +52,8 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
   let libId: string;
   let appId: string;
   beforeAll(async () => {
-    t = await startTestRegistry(kind, { env: { REGISTRY_LEASE_DURATION: '300ms', REGISTRY_MAX_ATTEMPTS: '2' } });
+    // A lease no test outlives on a loaded machine: the tests of expiry have their own, short one (below).
+    t = await startTestRegistry(kind, { env: { REGISTRY_LEASE_DURATION: '5m', REGISTRY_MAX_ATTEMPTS: '2' } });
     libId = await publish(t, author, 'lib', '1.0.0');
     appId = await publish(t, author, 'app', '1.0.0', { lib: '^1.0.0' });
   });
@@ -165,9 +166,9 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
 
     for (const jobId of [pending.jobId, running.jobId]) {
       const again = await failure(call(t.client, C.cancelInstallation, { jobId, reason: '' }, nodeMetadata(node)));
-      expect({ code: again.code, reason: readStatusDetails(again).errorInfo?.reason }).toEqual({ code: Status.FAILED_PRECONDITION, reason: 'JOB_FINAL' });
+      expect({ code: again.code, reason: decodeStatusDetails(again.metadata).reason }).toEqual({ code: Status.FAILED_PRECONDITION, reason: 'JOB_FINAL' });
       const reported = await failure(report(t.client, nodeMetadata(node), [{ jobId, logLines: ['x'] }]));
-      expect({ code: reported.code, reason: readStatusDetails(reported).errorInfo?.reason }).toEqual({ code: Status.FAILED_PRECONDITION, reason: 'JOB_FINAL' });
+      expect({ code: reported.code, reason: decodeStatusDetails(reported.metadata).reason }).toEqual({ code: Status.FAILED_PRECONDITION, reason: 'JOB_FINAL' });
     }
     expect((await getJob(t, running.jobId)).logs).toEqual([]);
   });
@@ -176,7 +177,7 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
     const node = newIdentity();
     const job = await createJob(t, node, libId);
     const early = await failure(report(t.client, nodeMetadata(node), [{ jobId: job.jobId, logLines: ['x'] }]));
-    expect({ code: early.code, reason: readStatusDetails(early).errorInfo?.reason }).toEqual({ code: Status.FAILED_PRECONDITION, reason: 'JOB_NOT_CLAIMED' });
+    expect({ code: early.code, reason: decodeStatusDetails(early.metadata).reason }).toEqual({ code: Status.FAILED_PRECONDITION, reason: 'JOB_NOT_CLAIMED' });
     await claim(t, node);
     const twice = await failure(
       report(t.client, nodeMetadata(node), [
@@ -184,47 +185,7 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
         { status: S.INSTALLATION_STATUS_FAILED },
       ]),
     );
-    expect({ code: twice.code, reason: readStatusDetails(twice).errorInfo?.reason }).toEqual({ code: Status.FAILED_PRECONDITION, reason: 'JOB_FINAL' });
-    expect((await getJob(t, job.jobId)).status).toBe(S.INSTALLATION_STATUS_COMPLETED);
-  });
-
-  it('puts a job whose lease expired back to pending, then fails it after the last attempt', async () => {
-    const node = newIdentity();
-    const job = await createJob(t, node, libId);
-    await claim(t, node);
-    const back = await eventually(async () => {
-      const j = await getJob(t, job.jobId);
-      return j.status === S.INSTALLATION_STATUS_PENDING ? j : undefined;
-    });
-    expect(back).toMatchObject({ attempts: 1 });
-    expect(back.statusMessage).toMatch(/lease expired/);
-    // The stale agent's report is refused: its claim is gone.
-    const stale = await failure(report(t.client, nodeMetadata(node), [{ jobId: job.jobId, logLines: ['late'] }]));
-    expect(stale.code).toBe(Status.FAILED_PRECONDITION);
-    await claim(t, node);
-    const failed = await eventually(async () => {
-      const j = await getJob(t, job.jobId);
-      return j.status === S.INSTALLATION_STATUS_FAILED ? j : undefined;
-    });
-    expect(failed).toMatchObject({ attempts: 2, statusMessage: 'agent lease expired after 2 attempts; the job failed' });
-    expect(failed.completedAt).toBeInstanceOf(Date);
-  });
-
-  it('keeps the lease while the report stream is open', async () => {
-    const node = newIdentity();
-    const job = await createJob(t, node, libId);
-    await claim(t, node);
-    const stream = t.client.reportInstallation(nodeMetadata(node), () => undefined);
-    stream.write({ jobId: job.jobId, logLines: [], status: 0, statusMessage: '' });
-    await new Promise((r) => setTimeout(r, 900));
-    expect((await getJob(t, job.jobId)).status).toBe(S.INSTALLATION_STATUS_RUNNING);
-    const done = new Promise((resolve, reject) => {
-      const s = t.client.reportInstallation(nodeMetadata(node), (err, res) => (err ? reject(err) : resolve(res)));
-      s.write({ jobId: job.jobId, logLines: [], status: S.INSTALLATION_STATUS_COMPLETED, statusMessage: '' });
-      s.end();
-    });
-    await done;
-    stream.end();
+    expect({ code: twice.code, reason: decodeStatusDetails(twice.metadata).reason }).toEqual({ code: Status.FAILED_PRECONDITION, reason: 'JOB_FINAL' });
     expect((await getJob(t, job.jobId)).status).toBe(S.INSTALLATION_STATUS_COMPLETED);
   });
 
@@ -246,7 +207,7 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
     expect(ids(second)).toEqual([a.jobId]);
     expect(second.nextPageToken).toBe('');
     const mismatch = await failure(list({ pageToken: first.nextPageToken, status: S.INSTALLATION_STATUS_PENDING }));
-    expect(readStatusDetails(mismatch).errorInfo?.reason).toBe('PAGE_TOKEN_QUERY_MISMATCH');
+    expect(decodeStatusDetails(mismatch.metadata).reason).toBe('PAGE_TOKEN_QUERY_MISMATCH');
   });
 
   describe('node authentication', () => {
@@ -291,7 +252,7 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
     it.each(calls)('%s is UNAUTHENTICATED without a valid token', async (_name, make) => {
       for (const [label, metadata, reason] of tokens) {
         const err = await failure(make(metadata()));
-        expect({ label, code: err.code, reason: readStatusDetails(err).errorInfo?.reason }).toEqual({ label, code: Status.UNAUTHENTICATED, reason });
+        expect({ label, code: err.code, reason: decodeStatusDetails(err.metadata).reason }).toEqual({ label, code: Status.UNAUTHENTICATED, reason });
       }
       expect((await getJob(t, jobId)).status).toBe(S.INSTALLATION_STATUS_PENDING);
     });
@@ -304,7 +265,7 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
       expect(cancel.code).toBe(Status.PERMISSION_DENIED);
       await claim(t, node);
       const rep = await failure(report(t.client, nodeMetadata(intruder), [{ jobId, logLines: ['evil'] }]));
-      expect({ code: rep.code, reason: readStatusDetails(rep).errorInfo?.reason }).toEqual({ code: Status.PERMISSION_DENIED, reason: 'NOT_JOB_NODE' });
+      expect({ code: rep.code, reason: decodeStatusDetails(rep.metadata).reason }).toEqual({ code: Status.PERMISSION_DENIED, reason: 'NOT_JOB_NODE' });
       const after = await getJob(t, jobId);
       expect(after.logs).toEqual([]);
     });
@@ -313,7 +274,7 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
   describe('operators, creators and readers', () => {
     const node = newIdentity();
     const other = newIdentity();
-    const reason = (err: { code: number } & object) => ({ code: err.code, reason: readStatusDetails(err as never).errorInfo?.reason });
+    const reason = (err: { code: number; metadata: Metadata }) => ({ code: err.code, reason: decodeStatusDetails(err.metadata).reason });
 
     it('an operator creates a job for another node, which the node claims; the job names its creator', async () => {
       const job = (await call(t.client, C.createInstallation, { packageId: libId, targetNodeId: node.did }, nodeMetadata(t.operator))).installation!;
@@ -397,8 +358,8 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
   describe('bad input', () => {
     const node = newIdentity();
     const badJobIds: [string, number, string][] = [
-      ['', Status.INVALID_ARGUMENT, 'INVALID_JOB_ID'],
-      ['not-a-uuid', Status.INVALID_ARGUMENT, 'INVALID_JOB_ID'],
+      ['', Status.INVALID_ARGUMENT, 'MISSING_FIELD'],
+      ['not-a-uuid', Status.INVALID_ARGUMENT, 'INVALID_UUID'],
       ['00000000-0000-4000-8000-000000000000', Status.NOT_FOUND, 'INSTALLATION_NOT_FOUND'],
     ];
     const jobCalls: [string, (jobId: string) => Promise<unknown>][] = [
@@ -410,20 +371,20 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
     it.each(jobCalls)('%s rejects malformed and unknown job ids', async (_name, make) => {
       for (const [jobId, code, reason] of badJobIds) {
         const err = await failure(make(jobId));
-        expect({ jobId, code: err.code, reason: readStatusDetails(err).errorInfo?.reason }).toEqual({ jobId, code, reason });
+        expect({ jobId, code: err.code, reason: decodeStatusDetails(err.metadata).reason }).toEqual({ jobId, code, reason });
       }
     });
 
     it('CreateInstallation rejects malformed and unknown packages and bad node ids', async () => {
       const cases: [Partial<registry.CreateInstallationRequest>, number, string][] = [
-        [{ packageId: 'nope', targetNodeId: node.did }, Status.INVALID_ARGUMENT, 'INVALID_PACKAGE_ID'],
+        [{ packageId: 'nope', targetNodeId: node.did }, Status.INVALID_ARGUMENT, 'INVALID_SHA256'],
         [{ packageId: 'f'.repeat(64), targetNodeId: node.did }, Status.NOT_FOUND, 'PACKAGE_NOT_FOUND'],
-        [{ packageId: libId, targetNodeId: '' }, Status.INVALID_ARGUMENT, 'INVALID_NODE_ID'],
-        [{ packageId: libId, targetNodeId: 'did:web:example.org' }, Status.INVALID_ARGUMENT, 'INVALID_NODE_ID'],
+        [{ packageId: libId, targetNodeId: '' }, Status.INVALID_ARGUMENT, 'MISSING_FIELD'],
+        [{ packageId: libId, targetNodeId: 'did:web:example.org' }, Status.INVALID_ARGUMENT, 'INVALID_DID'],
       ];
       for (const [req, code, reason] of cases) {
         const err = await failure(call(t.client, C.createInstallation, registry.CreateInstallationRequest.fromPartial(req), nodeMetadata(node)));
-        expect({ req, code: err.code, reason: readStatusDetails(err).errorInfo?.reason }).toEqual({ req, code, reason });
+        expect({ req, code: err.code, reason: decodeStatusDetails(err.metadata).reason }).toEqual({ req, code, reason });
       }
       expect((await call(t.client, C.listInstallations, registry.ListInstallationsRequest.fromPartial({ targetNodeId: node.did }), nodeMetadata(t.operator))).installations).toEqual([]);
     });
@@ -431,26 +392,77 @@ describe.each(DB_KINDS)('installations on %s', (kind) => {
     it('rejects negative page sizes, negative waits, negative and too large from_line, and statuses an agent cannot report', async () => {
       const job = await createJob(t, node, libId);
       const neg = await failure(call(t.client, C.listInstallations, registry.ListInstallationsRequest.fromPartial({ pageSize: -5 }), nodeMetadata(node)));
-      expect(readStatusDetails(neg).errorInfo?.reason).toBe('INVALID_PAGE_SIZE');
+      expect(decodeStatusDetails(neg.metadata).reason).toBe('INVALID_PAGE_SIZE');
       const wait = await failure(call(t.client, C.claimInstallation, { waitMillis: -1 }, nodeMetadata(node)));
-      expect(readStatusDetails(wait).errorInfo?.reason).toBe('INVALID_WAIT');
+      expect(decodeStatusDetails(wait.metadata).reason).toBe('INVALID_WAIT');
       const from = await failure(watchAll(t.client, { jobId: job.jobId, fromLine: -1 }, nodeMetadata(t.operator)));
-      expect({ code: from.code, reason: readStatusDetails(from).errorInfo?.reason }).toEqual({ code: Status.INVALID_ARGUMENT, reason: 'INVALID_FROM_LINE' });
+      expect({ code: from.code, reason: decodeStatusDetails(from.metadata).reason }).toEqual({ code: Status.INVALID_ARGUMENT, reason: 'INVALID_FROM_LINE' });
       const past = await failure(watchAll(t.client, { jobId: job.jobId, fromLine: 5 }, nodeMetadata(t.operator)));
-      expect({ code: past.code, reason: readStatusDetails(past).errorInfo?.reason }).toEqual({ code: Status.OUT_OF_RANGE, reason: 'FROM_LINE_OUT_OF_RANGE' });
+      expect({ code: past.code, reason: decodeStatusDetails(past.metadata).reason }).toEqual({ code: Status.OUT_OF_RANGE, reason: 'FROM_LINE_OUT_OF_RANGE' });
       await claim(t, node);
       for (const status of [S.INSTALLATION_STATUS_PENDING, S.INSTALLATION_STATUS_CANCELLED]) {
         const err = await failure(report(t.client, nodeMetadata(node), [{ jobId: job.jobId, status }]));
-        expect(readStatusDetails(err).errorInfo?.reason).toBe('INVALID_REPORTED_STATUS');
+        expect(decodeStatusDetails(err.metadata).reason).toBe('INVALID_REPORTED_STATUS');
       }
       const nul = await failure(report(t.client, nodeMetadata(node), [{ jobId: job.jobId, logLines: ['a\u0000b'] }]));
-      expect(readStatusDetails(nul).errorInfo?.reason).toBe('INVALID_LOG_LINE');
+      expect(decodeStatusDetails(nul.metadata).reason).toBe('INVALID_CHARACTER');
       const changed = await failure(report(t.client, nodeMetadata(node), [{ jobId: job.jobId }, { jobId: '00000000-0000-4000-8000-000000000001' }]));
-      expect(readStatusDetails(changed).errorInfo?.reason).toBe('JOB_ID_CHANGED');
+      expect(decodeStatusDetails(changed.metadata).reason).toBe('JOB_ID_CHANGED');
       const empty = await failure(report(t.client, nodeMetadata(node), []));
-      expect(readStatusDetails(empty).errorInfo?.reason).toBe('EMPTY_REPORT');
+      expect(decodeStatusDetails(empty.metadata).reason).toBe('EMPTY_REPORT');
       expect((await getJob(t, job.jobId)).logs).toEqual([]);
     });
+  });
+});
+
+describe.each(DB_KINDS)('installation leases on %s', (kind) => {
+  let t: TestRegistry;
+  const author = newIdentity();
+  let libId: string;
+  beforeAll(async () => {
+    t = await startTestRegistry(kind, { env: { REGISTRY_LEASE_DURATION: '1s', REGISTRY_LEASE_SWEEP_INTERVAL: '100ms', REGISTRY_MAX_ATTEMPTS: '2' } });
+    libId = await publish(t, author, 'lib', '1.0.0');
+  });
+  afterAll(() => t.stop());
+
+  it('puts a job whose lease expired back to pending, then fails it after the last attempt', async () => {
+    const node = newIdentity();
+    const job = await createJob(t, node, libId);
+    await claim(t, node);
+    const back = await eventually(async () => {
+      const j = await getJob(t, job.jobId);
+      return j.status === S.INSTALLATION_STATUS_PENDING ? j : undefined;
+    });
+    expect(back).toMatchObject({ attempts: 1 });
+    expect(back.statusMessage).toMatch(/lease expired/);
+    // The stale agent's report is refused: its claim is gone.
+    const stale = await failure(report(t.client, nodeMetadata(node), [{ jobId: job.jobId, logLines: ['late'] }]));
+    expect(stale.code).toBe(Status.FAILED_PRECONDITION);
+    await claim(t, node);
+    const failed = await eventually(async () => {
+      const j = await getJob(t, job.jobId);
+      return j.status === S.INSTALLATION_STATUS_FAILED ? j : undefined;
+    });
+    expect(failed).toMatchObject({ attempts: 2, statusMessage: 'agent lease expired after 2 attempts; the job failed' });
+    expect(failed.completedAt).toBeInstanceOf(Date);
+  });
+
+  it('keeps the lease while the report stream is open', async () => {
+    const node = newIdentity();
+    const job = await createJob(t, node, libId);
+    await claim(t, node);
+    const stream = t.client.reportInstallation(nodeMetadata(node), () => undefined);
+    stream.write({ jobId: job.jobId, logLines: [], status: 0, statusMessage: '' });
+    await new Promise((r) => setTimeout(r, 900));
+    expect((await getJob(t, job.jobId)).status).toBe(S.INSTALLATION_STATUS_RUNNING);
+    const done = new Promise((resolve, reject) => {
+      const s = t.client.reportInstallation(nodeMetadata(node), (err, res) => (err ? reject(err) : resolve(res)));
+      s.write({ jobId: job.jobId, logLines: [], status: S.INSTALLATION_STATUS_COMPLETED, statusMessage: '' });
+      s.end();
+    });
+    await done;
+    stream.end();
+    expect((await getJob(t, job.jobId)).status).toBe(S.INSTALLATION_STATUS_COMPLETED);
   });
 });
 

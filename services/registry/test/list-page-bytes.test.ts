@@ -4,10 +4,10 @@
  * token, and paging still lists every package once, newest first.
  */
 import { registry } from '@griot/proto';
-import { DB_KINDS } from '../../../test/support/database';
+import { DB_KINDS } from '@griot/test/support/database';
 import { call, newIdentity, signedPackage, startTestRegistry, type SignedPackage, type TestRegistry } from './support/harness';
 
-const C = registry.RegistryServiceClient.prototype;
+const C: registry.RegistryServiceClient = registry.RegistryServiceClient.prototype;
 
 describe.each(DB_KINDS)('ListPackages page bytes on %s', (kind) => {
   let t: TestRegistry;

@@ -9,10 +9,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { runMigrations } from '@griot/server-kit';
-import { registryMigrations } from '@griot/migrations';
-import { createTestDatabase, DB_KINDS, type TestDatabase } from '../../../test/support/database';
+import { REGISTRY_MIGRATIONS_TABLE, registryMigrations } from '@griot/migrations';
+import { createTestDatabase, DB_KINDS, type TestDatabase } from '@griot/test/support/database';
 import { InstallationsRepository } from '../src/repository/installations-repository';
-import { REGISTRY_MIGRATIONS_TABLE } from '../src/server';
 
 const LEASE_MS = 60_000;
 

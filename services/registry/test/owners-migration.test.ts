@@ -8,15 +8,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { registryMigrations } from '@griot/migrations';
+import { REGISTRY_MIGRATIONS_TABLE, registryMigrations } from '@griot/migrations';
 import { PageTokens, runMigrations, silentLogger, type Logger } from '@griot/server-kit';
-import { createTestDatabase, DB_KINDS, type TestDatabase } from '../../../test/support/database';
+import { createTestDatabase, DB_KINDS, type TestDatabase } from '@griot/test/support/database';
 import type { ArtifactChecker } from '../src/clients/content-store-client';
 import { logMigrationYanks } from '../src/domain/owners';
 import { Packages } from '../src/domain/packages';
 import { newIdentity } from './support/harness';
 
-const TABLE = 'registry_migrations';
 const BEFORE = registryMigrations.slice(0, registryMigrations.findIndex((m) => m.name === '005_package_owners'));
 
 interface OldRow {
@@ -67,10 +66,10 @@ describe.each(DB_KINDS)('migration 005 on %s', (kind) => {
 
   beforeAll(async () => {
     t = await createTestDatabase(kind, 'registry', { migrate: false });
-    await runMigrations(t.db.knex, BEFORE, TABLE);
+    await runMigrations(t.db.knex, BEFORE, REGISTRY_MIGRATIONS_TABLE);
     for (const row of rows) await insertOld(t.db.knex, row);
     await t.db.knex.raw("INSERT INTO installations (package_id, target_node_id, status) VALUES (?, ?, 'completed')", [id('hello-1.0.0-bob'), bob]);
-    await runMigrations(t.db.knex, registryMigrations, TABLE);
+    await runMigrations(t.db.knex, registryMigrations, REGISTRY_MIGRATIONS_TABLE);
   });
   afterAll(() => t.drop());
 
@@ -151,10 +150,10 @@ describe.each(DB_KINDS)('migration 005 on %s', (kind) => {
   });
 
   it('rolls back without losing a row and migrates again to the same result', async () => {
-    const { rows: applied } = await t.db.knex.raw<{ rows: { name: string }[] }>(`SELECT name FROM ${TABLE} ORDER BY id`);
+    const { rows: applied } = await t.db.knex.raw<{ rows: { name: string }[] }>(`SELECT name FROM ${REGISTRY_MIGRATIONS_TABLE} ORDER BY id`);
     // Roll back until 005 is undone (a later migration may share its batch or follow it).
-    while ((await t.db.knex.raw<{ rows: { name: string }[] }>(`SELECT name FROM ${TABLE} WHERE name = '005_package_owners'`)).rows.length > 0) {
-      await runMigrations(t.db.knex, registryMigrations, TABLE, 'rollback');
+    while ((await t.db.knex.raw<{ rows: { name: string }[] }>(`SELECT name FROM ${REGISTRY_MIGRATIONS_TABLE} WHERE name = '005_package_owners'`)).rows.length > 0) {
+      await runMigrations(t.db.knex, registryMigrations, REGISTRY_MIGRATIONS_TABLE, 'rollback');
     }
     const { rows: columns } = await t.db.knex.raw<{ rows: { column_name: string }[] }>(
       "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'packages' AND column_name IN ('yanked', 'yank_reason')",
@@ -167,8 +166,8 @@ describe.each(DB_KINDS)('migration 005 on %s', (kind) => {
     const { rows: left } = await t.db.knex.raw<{ rows: { package_id: string }[] }>('SELECT package_id FROM packages');
     expect(left.map((r) => r.package_id).sort()).toEqual(rows.map((r) => r.id).sort());
 
-    await runMigrations(t.db.knex, registryMigrations, TABLE);
-    const { rows: again } = await t.db.knex.raw<{ rows: { name: string }[] }>(`SELECT name FROM ${TABLE} ORDER BY id`);
+    await runMigrations(t.db.knex, registryMigrations, REGISTRY_MIGRATIONS_TABLE);
+    const { rows: again } = await t.db.knex.raw<{ rows: { name: string }[] }>(`SELECT name FROM ${REGISTRY_MIGRATIONS_TABLE} ORDER BY id`);
     expect(again.map((r) => r.name)).toEqual(applied.map((r) => r.name));
     await expectMigrated();
   });

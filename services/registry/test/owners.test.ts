@@ -8,11 +8,11 @@
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { signDocument } from '@griot/did';
 import { registry } from '@griot/proto';
-import { readStatusDetails } from '@griot/server-kit';
-import { DB_KINDS } from '../../../test/support/database';
+import { decodeStatusDetails } from '@griot/client';
+import { DB_KINDS } from '@griot/test/support/database';
 import { call, failure, newIdentity, nodeMetadata, signedPackage, startTestRegistry, Status, type Identity, type SignedPackage, type TestRegistry } from './support/harness';
 
-const C = registry.RegistryServiceClient.prototype;
+const C: registry.RegistryServiceClient = registry.RegistryServiceClient.prototype;
 const A = registry.PackageAuditAction;
 
 /** A token of `who` for the registry. */
@@ -40,7 +40,7 @@ describe.each(DB_KINDS)('package owners on %s', (kind) => {
   const listOwners = (name: string, pageSize = 0, pageToken = '') => call(t.client, C.listPackageOwners, { name, pageSize, pageToken });
   const addOwner = (name: string, ownerDid: string, metadata: Metadata) => call(t.client, C.addPackageOwner, { name, ownerDid }, metadata);
   const removeOwner = (name: string, ownerDid: string, metadata: Metadata) => call(t.client, C.removePackageOwner, { name, ownerDid }, metadata);
-  const reasonOf = (err: Parameters<typeof readStatusDetails>[0]) => readStatusDetails(err).errorInfo?.reason;
+  const reasonOf = (err: { metadata: Metadata }) => decodeStatusDetails(err.metadata).reason;
   const isRegistered = (packageId: string) =>
     call(t.client, C.getPackage, { packageId }).then(
       () => true,
@@ -70,7 +70,7 @@ describe.each(DB_KINDS)('package owners on %s', (kind) => {
       const pkg = stored(intruder, 'guarded', version);
       const err = await failure(register(pkg));
       expect({ code: err.code, reason: reasonOf(err) }).toEqual({ code: Status.PERMISSION_DENIED, reason: 'NOT_A_PACKAGE_OWNER' });
-      expect(readStatusDetails(err).errorInfo?.metadata).toMatchObject({ owners: author.did, name: 'guarded', caller: intruder.did });
+      expect(decodeStatusDetails(err.metadata).metadata).toMatchObject({ owners: author.did, name: 'guarded', caller: intruder.did });
       expect(err.details).toContain(author.did);
       expect(await isRegistered(pkg.packageId)).toBe(false);
     }
@@ -108,7 +108,7 @@ describe.each(DB_KINDS)('package owners on %s', (kind) => {
     const other = stored(author, 'immutable', '1.0.0');
     const err = await failure(register(other));
     expect({ code: err.code, reason: reasonOf(err) }).toEqual({ code: Status.ALREADY_EXISTS, reason: 'VERSION_EXISTS' });
-    expect(readStatusDetails(err).errorInfo?.metadata).toMatchObject({ packageId: first.packageId, name: 'immutable', version: '1.0.0' });
+    expect(decodeStatusDetails(err.metadata).metadata).toMatchObject({ packageId: first.packageId, name: 'immutable', version: '1.0.0' });
     expect(err.details).toContain(first.packageId);
     expect(await isRegistered(other.packageId)).toBe(false);
   });
@@ -193,14 +193,14 @@ describe.each(DB_KINDS)('package owners on %s', (kind) => {
       const cases: [string, string, string, string][] = [
         ['', owner.did, 'INVALID_PACKAGE_NAME', 'name'],
         ['Not A Name', owner.did, 'INVALID_PACKAGE_NAME', 'name'],
-        ['checked', '', 'INVALID_DID', 'owner_did'],
+        ['checked', '', 'MISSING_FIELD', 'owner_did'],
         ['checked', 'did:web:example.org', 'INVALID_DID', 'owner_did'],
         ['checked', 'did:key:zNotAKey', 'INVALID_DID', 'owner_did'],
       ];
       for (const method of [addOwner, removeOwner]) {
         for (const [name, did, reason, field] of cases) {
           const err = await failure(method(name, did, auth(owner)));
-          expect({ code: err.code, reason: reasonOf(err), field: readStatusDetails(err).badRequest?.fieldViolations[0]?.field }).toEqual({ code: Status.INVALID_ARGUMENT, reason, field });
+          expect({ code: err.code, reason: reasonOf(err), field: decodeStatusDetails(err.metadata).violations[0]?.field }).toEqual({ code: Status.INVALID_ARGUMENT, reason, field });
         }
       }
       expect((await listOwners('checked')).audit).toHaveLength(1);
@@ -276,7 +276,7 @@ describe.each(DB_KINDS)('package owners on %s', (kind) => {
       ];
       for (const [req, reason, field] of cases) {
         const err = await failure(call(t.client, C.listPackageOwners, registry.ListPackageOwnersRequest.fromPartial(req)));
-        expect({ code: err.code, reason: reasonOf(err), field: readStatusDetails(err).badRequest?.fieldViolations[0]?.field }).toEqual({
+        expect({ code: err.code, reason: reasonOf(err), field: decodeStatusDetails(err.metadata).violations[0]?.field }).toEqual({
           code: Status.INVALID_ARGUMENT,
           reason,
           field,

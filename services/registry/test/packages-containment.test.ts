@@ -6,7 +6,7 @@
  * created_at included, and walking the pages gives every match exactly once.
  */
 import { CONTAINMENT_SORT_LIMIT, PackagesRepository, type PackageCursor } from '../src/repository/packages-repository';
-import { createTestDatabase, DB_KINDS, type TestDatabase } from '../../../test/support/database';
+import { createTestDatabase, DB_KINDS, type TestDatabase } from '@griot/test/support/database';
 
 describe.each(DB_KINDS)('containment listing on %s', (kind) => {
   let t: TestDatabase;

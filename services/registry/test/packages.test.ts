@@ -3,12 +3,12 @@
  * the generated client, on PostgreSQL and PGlite, with a stub content store.
  */
 import { registry } from '@griot/proto';
-import { readStatusDetails } from '@griot/server-kit';
-import { DB_KINDS } from '../../../test/support/database';
+import { decodeStatusDetails } from '@griot/client';
+import { DB_KINDS } from '@griot/test/support/database';
 import { call, failure, newIdentity, signedPackage, startTestRegistry, Status, type Identity, type SignedPackage, type TestRegistry } from './support/harness';
 
 type Client = registry.RegistryServiceClient;
-const C = registry.RegistryServiceClient.prototype;
+const C: registry.RegistryServiceClient = registry.RegistryServiceClient.prototype;
 
 function register(client: Client, pkg: SignedPackage, artifactUrl = '') {
   return call(client, C.registerPackage, { packageId: pkg.packageId, manifest: pkg.manifest, artifactUrl });
@@ -92,7 +92,7 @@ describe.each(DB_KINDS)('packages on %s', (kind) => {
       const pkg = signedPackage(author, { name: 'missing', version: '1.0.0' });
       const err = await failure(register(t.client, pkg));
       expect(err.code).toBe(Status.FAILED_PRECONDITION);
-      expect(readStatusDetails(err).errorInfo?.reason).toBe('ARTIFACT_NOT_FOUND');
+      expect(decodeStatusDetails(err.metadata).reason).toBe('ARTIFACT_NOT_FOUND');
       await expectNoPackage(t, pkg.packageId);
     });
 
@@ -101,7 +101,7 @@ describe.each(DB_KINDS)('packages on %s', (kind) => {
       t.store.blobs.set(pkg.packageId, pkg.size + 1);
       const err = await failure(register(t.client, pkg));
       expect(err.code).toBe(Status.FAILED_PRECONDITION);
-      expect(readStatusDetails(err).errorInfo?.reason).toBe('ARTIFACT_SIZE_MISMATCH');
+      expect(decodeStatusDetails(err.metadata).reason).toBe('ARTIFACT_SIZE_MISMATCH');
       expect(err.details).toContain(`${pkg.size} bytes`);
       expect(err.details).toContain(`${pkg.size + 1} bytes`);
       await expectNoPackage(t, pkg.packageId);
@@ -132,10 +132,10 @@ describe.each(DB_KINDS)('packages on %s', (kind) => {
       return { ...pkg, manifest: signDocument(unsigned, { keyPair: signer.keyPair }) };
     };
     const cases: [string, () => { packageId: string; manifest: Record<string, unknown> | undefined; artifactUrl?: string }, number, string, string?][] = [
-      ['an empty package id', () => ({ ...base(), packageId: '' }), Status.INVALID_ARGUMENT, 'INVALID_PACKAGE_ID', 'package_id'],
-      ['an uppercase package id', () => { const p = base(); return { ...p, packageId: p.packageId.toUpperCase() }; }, Status.INVALID_ARGUMENT, 'INVALID_PACKAGE_ID', 'package_id'],
-      ['a short package id', () => ({ ...base(), packageId: 'abc123' }), Status.INVALID_ARGUMENT, 'INVALID_PACKAGE_ID', 'package_id'],
-      ['no manifest', () => ({ ...base(), manifest: undefined }), Status.INVALID_ARGUMENT, 'MANIFEST_REQUIRED', 'manifest'],
+      ['an empty package id', () => ({ ...base(), packageId: '' }), Status.INVALID_ARGUMENT, 'MISSING_FIELD', 'package_id'],
+      ['an uppercase package id', () => { const p = base(); return { ...p, packageId: p.packageId.toUpperCase() }; }, Status.INVALID_ARGUMENT, 'INVALID_SHA256', 'package_id'],
+      ['a short package id', () => ({ ...base(), packageId: 'abc123' }), Status.INVALID_ARGUMENT, 'INVALID_SHA256', 'package_id'],
+      ['no manifest', () => ({ ...base(), manifest: undefined }), Status.INVALID_ARGUMENT, 'MISSING_FIELD', 'manifest'],
       ['an oversize manifest', () => resign(base(), (m) => { m['readme'] = 'x'.repeat(4096); }), Status.INVALID_ARGUMENT, 'MANIFEST_TOO_LARGE', 'manifest'],
       ['a manifest without version', () => resign(base(), (m) => { delete m['version']; }), Status.INVALID_ARGUMENT, 'INVALID_MANIFEST', 'manifest.version'],
       ['a manifest without name', () => resign(base(), (m) => { delete m['name']; }), Status.INVALID_ARGUMENT, 'INVALID_MANIFEST', 'manifest.name'],
@@ -154,8 +154,8 @@ describe.each(DB_KINDS)('packages on %s', (kind) => {
     it.each(cases)('RegisterPackage rejects %s and writes nothing', async (_name, make, code, reason, field) => {
       const req = make();
       const err = await failure(call(t.client, C.registerPackage, { packageId: req.packageId, manifest: req.manifest, artifactUrl: req.artifactUrl ?? '' }));
-      expect({ code: err.code, reason: readStatusDetails(err).errorInfo?.reason }).toEqual({ code, reason });
-      if (field) expect(readStatusDetails(err).badRequest?.fieldViolations.map((v) => v.field)).toContain(field);
+      expect({ code: err.code, reason: decodeStatusDetails(err.metadata).reason }).toEqual({ code, reason });
+      if (field) expect(decodeStatusDetails(err.metadata).violations.map((v) => v.field)).toContain(field);
       expect(err.details.length).toBeGreaterThan(10);
       if (/^[0-9a-f]{64}$/.test(req.packageId)) await expectNoPackage(t, req.packageId);
     });
@@ -163,18 +163,18 @@ describe.each(DB_KINDS)('packages on %s', (kind) => {
     it('reports every missing field at once', async () => {
       const pkg = resign(base(), (m) => { delete m['name']; delete m['version']; delete m['nodeClass']; });
       const err = await failure(register(t.client, pkg));
-      expect(readStatusDetails(err).badRequest?.fieldViolations.map((v) => v.field)).toEqual(['manifest.name', 'manifest.version', 'manifest.nodeClass']);
+      expect(decodeStatusDetails(err.metadata).violations.map((v) => v.field)).toEqual(['manifest.name', 'manifest.version', 'manifest.nodeClass']);
     });
 
     const badIds: [string, string, number][] = [
-      ['', 'INVALID_PACKAGE_ID', Status.INVALID_ARGUMENT],
-      ['xyz', 'INVALID_PACKAGE_ID', Status.INVALID_ARGUMENT],
+      ['', 'MISSING_FIELD', Status.INVALID_ARGUMENT],
+      ['xyz', 'INVALID_SHA256', Status.INVALID_ARGUMENT],
       ['0'.repeat(64), 'PACKAGE_NOT_FOUND', Status.NOT_FOUND],
     ];
     it.each(badIds)('GetPackage and ResolveDependencies reject package id "%s" with %s', async (packageId, reason, code) => {
       for (const method of [C.getPackage, C.resolveDependencies]) {
         const err = await failure(call(t.client, method as typeof C.getPackage, { packageId }));
-        expect({ code: err.code, reason: readStatusDetails(err).errorInfo?.reason }).toEqual({ code, reason });
+        expect({ code: err.code, reason: decodeStatusDetails(err.metadata).reason }).toEqual({ code, reason });
       }
     });
   });
@@ -225,7 +225,7 @@ describe.each(DB_KINDS)('packages on %s', (kind) => {
       ];
       for (const [req, reason, field] of cases) {
         const err = await failure(list(req));
-        expect({ code: err.code, reason: readStatusDetails(err).errorInfo?.reason, field: readStatusDetails(err).badRequest?.fieldViolations[0]?.field }).toEqual({
+        expect({ code: err.code, reason: decodeStatusDetails(err.metadata).reason, field: decodeStatusDetails(err.metadata).violations[0]?.field }).toEqual({
           code: Status.INVALID_ARGUMENT,
           reason,
           field,
@@ -249,7 +249,7 @@ describe.each(DB_KINDS)('packages on %s', (kind) => {
       const app = await publish(t, resolver, { name: 'needs-ghost', version: '1.0.0', dependencies: { ghost: '^1.0.0' } });
       const err = await failure(call(t.client, C.resolveDependencies, { packageId: app.packageId }));
       expect(err.code).toBe(Status.FAILED_PRECONDITION);
-      expect(readStatusDetails(err).errorInfo?.reason).toBe('DEPENDENCY_NOT_FOUND');
+      expect(decodeStatusDetails(err.metadata).reason).toBe('DEPENDENCY_NOT_FOUND');
       expect(err.details).toContain('ghost@^1.0.0 required by needs-ghost@1.0.0');
     });
     it('names the cycle', async () => {
@@ -257,7 +257,7 @@ describe.each(DB_KINDS)('packages on %s', (kind) => {
       const b = await publish(t, resolver, { name: 'cyc-b', version: '1.0.0', dependencies: { 'cyc-a': '^1.0.0' } });
       const err = await failure(call(t.client, C.resolveDependencies, { packageId: b.packageId }));
       expect(err.code).toBe(Status.FAILED_PRECONDITION);
-      expect(readStatusDetails(err).errorInfo?.reason).toBe('DEPENDENCY_CYCLE');
+      expect(decodeStatusDetails(err.metadata).reason).toBe('DEPENDENCY_CYCLE');
       expect(err.details).toContain('cyc-b@1.0.0 → cyc-a@1.0.0 → cyc-b@1.0.0');
     });
   });

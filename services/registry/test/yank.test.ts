@@ -7,9 +7,9 @@
  */
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { registry } from '@griot/proto';
-import { readStatusDetails } from '@griot/server-kit';
-import { createPostgresDatabase, DB_KINDS } from '../../../test/support/database';
-import { describeIf, postgresKind } from '../../../test/support/tools';
+import { decodeStatusDetails } from '@griot/client';
+import { createPostgresDatabase, DB_KINDS } from '@griot/test/support/database';
+import { describeIf, postgresKind } from '@griot/test/support/tools';
 import {
   call,
   eventually,
@@ -25,9 +25,9 @@ import {
   type TestRegistry,
 } from './support/harness';
 
-const C = registry.RegistryServiceClient.prototype;
+const C: registry.RegistryServiceClient = registry.RegistryServiceClient.prototype;
 const A = registry.PackageAuditAction;
-const reasonOf = (err: ServiceError) => readStatusDetails(err).errorInfo?.reason;
+const reasonOf = (err: ServiceError) => decodeStatusDetails(err.metadata).reason;
 
 async function publish(t: TestRegistry, author: Identity, name: string, version: string, dependencies: Record<string, string> = {}): Promise<SignedPackage> {
   const pkg = signedPackage(author, { name, version, dependencies });
@@ -112,7 +112,7 @@ describe.each(DB_KINDS)('yanked versions on %s', (kind) => {
     await yank(t, pkg.packageId, 'bad build', nodeMetadata(owner));
     const err = await failure(publish(t, owner, 'ygone', '1.0.0'));
     expect({ code: err.code, reason: reasonOf(err) }).toEqual({ code: Status.ALREADY_EXISTS, reason: 'VERSION_EXISTS' });
-    expect(readStatusDetails(err).errorInfo?.metadata['packageId']).toBe(pkg.packageId);
+    expect(decodeStatusDetails(err.metadata).metadata['packageId']).toBe(pkg.packageId);
   });
 
   it('lists yanked packages only when asked', async () => {
@@ -162,16 +162,16 @@ describe.each(DB_KINDS)('yanked versions on %s', (kind) => {
     });
 
     const bad: [string, () => { packageId: string; reason: string }, number, string, string][] = [
-      ['an empty package id', () => ({ packageId: '', reason: 'r' }), Status.INVALID_ARGUMENT, 'INVALID_PACKAGE_ID', 'package_id'],
-      ['a malformed package id', () => ({ packageId: 'XYZ', reason: 'r' }), Status.INVALID_ARGUMENT, 'INVALID_PACKAGE_ID', 'package_id'],
-      ['a reason over 1024 characters', () => ({ packageId: target.packageId, reason: 'x'.repeat(1025) }), Status.INVALID_ARGUMENT, 'REASON_TOO_LONG', 'reason'],
+      ['an empty package id', () => ({ packageId: '', reason: 'r' }), Status.INVALID_ARGUMENT, 'MISSING_FIELD', 'package_id'],
+      ['a malformed package id', () => ({ packageId: 'XYZ', reason: 'r' }), Status.INVALID_ARGUMENT, 'INVALID_SHA256', 'package_id'],
+      ['a reason over 1024 characters', () => ({ packageId: target.packageId, reason: 'x'.repeat(1025) }), Status.INVALID_ARGUMENT, 'TOO_LONG', 'reason'],
       ['a reason with NUL', () => ({ packageId: target.packageId, reason: 'a\u0000b' }), Status.INVALID_ARGUMENT, 'INVALID_CHARACTER', 'reason'],
       ['a package id nobody registered', () => ({ packageId: '0'.repeat(64), reason: 'r' }), Status.NOT_FOUND, 'PACKAGE_NOT_FOUND', ''],
     ];
     it.each(bad)('YankPackage rejects %s and changes nothing', async (_name, make, code, reason, field) => {
       const err = await failure(call(t.client, C.yankPackage, make(), nodeMetadata(owner)));
       expect({ code: err.code, reason: reasonOf(err) }).toEqual({ code, reason });
-      if (field) expect(readStatusDetails(err).badRequest?.fieldViolations.map((v) => v.field)).toEqual([field]);
+      if (field) expect(decodeStatusDetails(err.metadata).violations.map((v) => v.field)).toEqual([field]);
       await unchanged();
     });
 

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Code, GriotError } from '@griot/server-kit';
-import { blobRepository, type BlobRecord } from '../repository/blob-repository';
+import { blobsRepository, type BlobRecord } from '../repository/blobs-repository';
 import type { BlobStore } from '../storage/blob-store';
 import { pinDeadline, type ContentDeps } from './content-deps';
 import { withStorageErrors } from './storage-errors';
@@ -17,7 +17,7 @@ const DELETION_WAIT_MS = 5000;
  * in the future is never deleted, so the caller can rely on it from now on.
  */
 export async function pinExisting(deps: ContentDeps, store: BlobStore, sha256: string): Promise<BlobRecord | undefined> {
-  const [pinned] = await blobRepository.extendPins(deps.db, store.name, [sha256], pinDeadline(deps));
+  const [pinned] = await blobsRepository.extendPins(deps.db, store.name, [sha256], pinDeadline(deps));
   return pinned;
 }
 
@@ -37,19 +37,19 @@ export async function commitStaged(deps: ContentDeps, store: BlobStore, uploadId
       await withStorageErrors(() => store.commitUpload(uploadId, sha256, size));
       return existing;
     }
-    if (await blobRepository.isDeleting(deps.db, store.name, sha256)) {
+    if (await blobsRepository.isDeleting(deps.db, store.name, sha256)) {
       if (Date.now() - started < DELETION_WAIT_MS) {
         await sleep(25);
         continue;
       }
       // The deleter seems gone (a crash); finish its work, then commit.
       await withStorageErrors(() => store.delete(sha256));
-      await blobRepository.removeDeleted(deps.db, { storageName: store.name, sha256 });
+      await blobsRepository.removeDeleted(deps.db, { storageName: store.name, sha256 });
       continue;
     }
     const storageConfig = await withStorageErrors(() => store.commitUpload(uploadId, sha256, size));
     const now = deps.clock();
-    const blob = await blobRepository.upsertCommitted(deps.db, { storageName: store.name, sha256, size, storageConfig, now, pinnedUntil: pinDeadline(deps, now) });
+    const blob = await blobsRepository.upsertCommitted(deps.db, { storageName: store.name, sha256, size, storageConfig, now, pinnedUntil: pinDeadline(deps, now) });
     if (blob) return blob;
     throw new GriotError(Code.ABORTED, 'CONCURRENT_DELETION', `blob ${sha256} was being deleted while this upload committed it; upload it again`, {
       metadata: { sha256 },

@@ -11,28 +11,34 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   alreadyExists,
   Code,
+  DEFAULT_JSON_LIMITS,
   GriotError,
   invalidArgument,
   invalidField,
   notFound,
+  optionalUuid,
+  readKeysetCursor,
+  requireJsonObject,
+  requireSha256,
+  requireText,
+  requireUuid,
   resolvePageSize,
   type PageTokens,
 } from '@griot/server-kit';
-import { blobRepository, type BlobKey, type BlobRecord } from '../repository/blob-repository';
+import { blobsRepository, type BlobKey, type BlobRecord } from '../repository/blobs-repository';
 import {
-  manifestRepository,
-  type ManifestCursor,
+  manifestsRepository,
+  MANIFEST_KEYSET,
   type ManifestFilter,
   type ManifestRecord,
   type NewContent,
   type SerializerKind,
-} from '../repository/manifest-repository';
+} from '../repository/manifests-repository';
 import type { BlobStore } from '../storage/blob-store';
 import { commitStaged, pinExisting } from './blob-commit';
 import type { ContentAccess } from './content-access';
 import type { ContentDeps } from './content-deps';
 import { fromStorageError, withStorageErrors } from './storage-errors';
-import { optionalUuid, requireJsonObject, requireSha256, requireText, requireUuid } from './validation';
 
 /** The resource type named in manifest errors. */
 export const MANIFEST_RESOURCE = 'griot.content.v1.Manifest';
@@ -141,7 +147,8 @@ export class Manifests {
     const manifestId = optionalUuid('manifest_id', input.manifestId);
     const classId = requireUuid('class_id', input.classId);
     const unpackerName = requireText('unpacker_name', input.unpackerName);
-    const tags = requireJsonObject('tags', input.tags);
+    // Tags have their own, configurable size limit (CONTENT_MAX_TAGS_BYTES), checked here instead of the generic one.
+    const tags = requireJsonObject('tags', input.tags, { ...DEFAULT_JSON_LIMITS, maxBytes: Infinity });
     const tagsBytes = Buffer.byteLength(JSON.stringify(tags));
     const maxTagsBytes = this.deps.limits.maxTagsBytes ?? Infinity;
     if (tagsBytes > maxTagsBytes) {
@@ -172,7 +179,7 @@ export class Manifests {
       const created = await this.insert(caller, { manifestId, classId, unpackerName, tags }, checked, keys, signal);
       if (created) return { manifest: created, alreadyExisted: false };
       // The id is taken (the insert waited for its creator to commit): answer it, or refuse another caller's.
-      const existing = await manifestRepository.find(this.deps.db, manifestId!);
+      const existing = await manifestsRepository.find(this.deps.db, manifestId!);
       if (existing) {
         if (existing.creatorDid !== caller) {
           throw alreadyExists(
@@ -200,8 +207,8 @@ export class Manifests {
   ): Promise<ManifestRecord | undefined> {
     const now = this.deps.clock();
     return this.deps.db.transaction(async (trx) => {
-      if (head.manifestId) await manifestRepository.lockNewId(trx, head.manifestId);
-      const held = new Map((await blobRepository.lockLive(trx, keys)).map((b) => [keyOf(b), b]));
+      if (head.manifestId) await manifestsRepository.lockNewId(trx, head.manifestId);
+      const held = new Map((await blobsRepository.lockLive(trx, keys)).map((b) => [keyOf(b), b]));
       const contents: NewContent[] = checked.map((c, i) => {
         const blob = held.get(keyOf({ storageName: c.store.name, sha256: c.sha256 }));
         if (!blob) {
@@ -212,10 +219,10 @@ export class Manifests {
         }
         return toNewContent(c, blob);
       });
-      const manifest = await manifestRepository.insert(trx, { id: head.manifestId, creatorDid: caller, classId: head.classId, unpackerName: head.unpackerName, tags: head.tags, createdAt: now, contents });
+      const manifest = await manifestsRepository.insert(trx, { id: head.manifestId, creatorDid: caller, classId: head.classId, unpackerName: head.unpackerName, tags: head.tags, createdAt: now, contents });
       // Taken: nothing was written (the blob locks end with the transaction).
       if (!manifest) return undefined;
-      await blobRepository.clearPins(trx, keys);
+      await blobsRepository.clearPins(trx, keys);
       // A caller that was already told DEADLINE_EXCEEDED or CANCELLED must not find the manifest saved.
       signal?.throwIfAborted();
       return manifest;
@@ -225,7 +232,7 @@ export class Manifests {
   /** A manifest with its contents. */
   async get(idValue: string): Promise<ManifestRecord> {
     const id = requireUuid('id', idValue);
-    const manifest = await manifestRepository.find(this.deps.db, id);
+    const manifest = await manifestsRepository.find(this.deps.db, id);
     if (!manifest) throw notFound(MANIFEST_RESOURCE, id);
     return manifest;
   }
@@ -239,9 +246,8 @@ export class Manifests {
     const pageSize = resolvePageSize(input.pageSize, MANIFEST_PAGE);
     const filter: ManifestFilter = { tags, classId, createdAfter: input.createdAfter, createdBefore: input.createdBefore };
     const query = { tags, classId, after: input.createdAfter?.toISOString(), before: input.createdBefore?.toISOString() };
-    const cursor = this.pageTokens.decode<ManifestCursor>(input.pageToken, query);
-    if (cursor !== undefined && !isCursor(cursor)) throw invalidField('page_token', 'INVALID_PAGE_TOKEN', 'is not a page token issued by this service');
-    const page = await manifestRepository.list(this.deps.db, filter, cursor, pageSize, this.deps.limits.maxListPageBytes);
+    const cursor = readKeysetCursor(this.pageTokens.decode<unknown>(input.pageToken, query), MANIFEST_KEYSET);
+    const page = await manifestsRepository.list(this.deps.db, filter, cursor, pageSize, this.deps.limits.maxListPageBytes);
     return { manifests: page.manifests, nextPageToken: page.more && page.last ? this.pageTokens.encode(query, page.last) : '' };
   }
 
@@ -257,12 +263,12 @@ export class Manifests {
     const id = requireUuid('id', idValue);
     const now = this.deps.clock();
     const { manifest, marked } = await this.deps.db.transaction(async (trx) => {
-      const found = await manifestRepository.find(trx, id, { lock: true });
+      const found = await manifestsRepository.find(trx, id, { lock: true });
       if (!found) throw notFound(MANIFEST_RESOURCE, id);
       this.access.requireDeleter(caller, id, found.creatorDid);
-      await manifestRepository.remove(trx, id);
+      await manifestsRepository.remove(trx, id);
       const keys = uniqueKeys(found.contents.map((c) => ({ storageName: c.storageName, sha256: c.contentHash })));
-      return { manifest: found, marked: await blobRepository.markUnreferenced(trx, keys, now) };
+      return { manifest: found, marked: await blobsRepository.markUnreferenced(trx, keys, now) };
     });
     await deleteMarked(this.deps, marked);
     return { manifest, deletedSha256: [...new Set(marked.map((k) => k.sha256))] };
@@ -332,7 +338,7 @@ export async function deleteMarked(deps: ContentDeps, marked: BlobKey[]): Promis
     try {
       const store = deps.stores.get(key.storageName);
       await store.delete(key.sha256);
-      await blobRepository.removeDeleted(deps.db, key);
+      await blobsRepository.removeDeleted(deps.db, key);
       deleted += 1;
     } catch (err) {
       deps.logger.warn({ err: fromStorageError(err), ...key }, 'could not delete a blob; the sweeper will retry');
@@ -363,12 +369,4 @@ function keyOf(k: BlobKey): string {
 
 function uniqueKeys(keys: BlobKey[]): BlobKey[] {
   return [...new Map(keys.map((k) => [keyOf(k), k])).values()];
-}
-
-function isCursor(value: unknown): value is ManifestCursor {
-  const c = value as ManifestCursor;
-  return (
-    typeof c === 'object' && c !== null && typeof c.t === 'string' && typeof c.id === 'string' &&
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(c.t) && /^[0-9a-f-]{36}$/.test(c.id)
-  );
 }

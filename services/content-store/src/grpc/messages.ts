@@ -2,8 +2,8 @@
  * Conversions from domain records to the generated griot.content.v1 messages.
  */
 import { content } from '@griot/proto';
-import type { BlobRecord } from '../repository/blob-repository';
-import type { ContentRecord, ManifestRecord } from '../repository/manifest-repository';
+import type { BlobRecord } from '../repository/blobs-repository';
+import type { ContentRecord, ManifestRecord } from '../repository/manifests-repository';
 
 /** A blob record as a Blob message. */
 export function toBlobMessage(blob: BlobRecord): content.Blob {

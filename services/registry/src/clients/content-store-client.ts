@@ -10,8 +10,9 @@
  * in the call's metadata, so the content store's span joins the caller's trace.
  */
 import { createHmac } from 'node:crypto';
-import { credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
-import { createCallerToken, rawSeed, type KeyFileKeyPair } from '@griot/did';
+import { credentials, Metadata, status as grpcStatus, type ChannelCredentials } from '@grpc/grpc-js';
+import { ContentClient, DEFAULT_RETRY_POLICY, GriotClientError, toGriotClientError } from '@griot/client';
+import { rawSeed, type KeyFileKeyPair } from '@griot/did';
 import { content } from '@griot/proto';
 import { failedPrecondition, unavailable, withClientSpan } from '@griot/server-kit';
 
@@ -79,18 +80,23 @@ export function contentStoreChecker(
   identity: ContentStoreIdentity,
   channelCredentials: ChannelCredentials = credentials.createInsecure(),
 ): ArtifactChecker {
-  const client = new content.ContentServiceClient(address, channelCredentials);
-  const withToken = (metadata: Metadata): Metadata => {
-    const m = metadata.clone();
-    m.set('authorization', `Bearer ${createCallerToken({ keyPair: identity.keyPair, audience: identity.audience })}`);
-    return m;
+  // @griot/client's content client: a fresh caller token of the registry on every call, the deadline, and no
+  // retries (the registry's own caller decides whether to retry; a retry here would outlast its deadline).
+  const client = new ContentClient(
+    { service: 'content store', address, audience: identity.audience, identity: identity.keyPair, deadlineMs, retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: 1 } },
+    channelCredentials,
+  );
+  /** What a call threw, as the client's error (a non-gRPC error is rethrown as it is). */
+  const statusOf = (err: unknown): GriotClientError => {
+    const failure = toGriotClientError(err, { service: 'content store', address });
+    if (failure instanceof GriotClientError) return failure;
+    throw failure;
   };
-  const options = () => ({ deadline: new Date(Date.now() + deadlineMs) });
-  const unreachable = (err: ServiceError, what: string) => {
+  const unreachable = (err: GriotClientError, what: string) => {
     const why = err.code === grpcStatus.DEADLINE_EXCEEDED ? `did not answer within ${deadlineMs} ms` : `answered ${grpcStatus[err.code] ?? err.code}: ${err.details}`;
     return unavailable('CONTENT_STORE_UNAVAILABLE', `the content store at ${address} could not ${what}: it ${why}; retry later`, err);
   };
-  const refused = (err: ServiceError) =>
+  const refused = (err: GriotClientError) =>
     failedPrecondition(
       'CONTENT_STORE_REFUSED',
       `the content store at ${address} refused the registry's identity ${identity.keyPair.did} (${grpcStatus[err.code]}: ${err.details}); ` +
@@ -99,14 +105,10 @@ export function contentStoreChecker(
     );
   return {
     async checkArtifact(sha256, size, metadata) {
-      const blob = await withClientSpan('/griot.content.v1.ContentService/GetBlob', withToken(metadata), (m) =>
-        new Promise<content.Blob | undefined>((resolve, reject) => {
-          client.getBlob({ sha256, storageName: '' }, m, options(), (err, response) => {
-            if (err) reject(err);
-            else resolve(response.blob);
-          });
-        }),
-      ).catch((err: ServiceError) => {
+      const blob = await withClientSpan('/griot.content.v1.ContentService/GetBlob', metadata, (m) => client.getBlob({ sha256 }, { metadata: m })).then(
+        (response) => response.blob,
+        (thrown: unknown) => {
+        const err = statusOf(thrown);
         if (err.code === grpcStatus.NOT_FOUND) {
           throw failedPrecondition('ARTIFACT_NOT_FOUND', `the content store at ${address} does not hold artifact sha256:${sha256}; upload it before registering the package`, {
             sha256,
@@ -114,7 +116,8 @@ export function contentStoreChecker(
         }
         if (err.code === grpcStatus.UNAUTHENTICATED || err.code === grpcStatus.PERMISSION_DENIED) throw refused(err);
         throw unreachable(err, `confirm artifact sha256:${sha256}`);
-      });
+        },
+      );
       if (!blob || blob.sha256 !== sha256) {
         throw unavailable('CONTENT_STORE_UNAVAILABLE', `the content store at ${address} answered a different blob for sha256:${sha256}`);
       }
@@ -146,11 +149,8 @@ export function contentStoreChecker(
           },
         ],
       };
-      const response = await withClientSpan('/griot.content.v1.ContentService/CreateManifest', withToken(metadata), (m) =>
-        new Promise<content.CreateManifestResponse>((resolve, reject) => {
-          client.createManifest(request, m, options(), (err, res) => (err ? reject(err) : resolve(res)));
-        }),
-      ).catch((err: ServiceError) => {
+      const response = await withClientSpan('/griot.content.v1.ContentService/CreateManifest', metadata, (m) => client.createManifest(request, { metadata: m })).catch((thrown: unknown) => {
+        const err = statusOf(thrown);
         if (err.code === grpcStatus.FAILED_PRECONDITION) {
           throw failedPrecondition('ARTIFACT_NOT_FOUND', `the content store at ${address} does not hold artifact sha256:${sha256} (${err.details}); upload it again`, { sha256 });
         }

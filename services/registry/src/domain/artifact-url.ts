@@ -2,8 +2,7 @@
  * Where a package's artifact lives: in our content store
  * (`griot-content://sha256/<hex>`, the default) or at an outside URL.
  */
-import { invalidField } from '@griot/server-kit';
-import { requireNoNul, shorten } from './identifiers';
+import { invalidField, requireNoNul, shorten } from '@griot/server-kit';
 
 /** The scheme of artifacts kept in Griot's content store. */
 export const CONTENT_STORE_SCHEME = 'griot-content:';
@@ -28,7 +27,7 @@ export function contentStoreUrl(sha256: string): string {
  * @throws INVALID_ARGUMENT INVALID_ARTIFACT_URL on `artifact_url`.
  */
 export function resolveArtifactUrl(url: string, packageId: string): ArtifactLocation {
-  requireNoNul(url, 'artifact_url');
+  requireNoNul('artifact_url', url);
   if (url === '') return { url: contentStoreUrl(packageId), inContentStore: true };
   if (url.startsWith('griot-content:')) {
     const match = /^griot-content:\/\/sha256\/([0-9a-f]{64})$/.exec(url);

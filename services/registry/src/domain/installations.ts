@@ -17,18 +17,24 @@ import {
   invalidArgument,
   invalidField,
   notFound,
+  readKeysetCursor,
+  requireDid,
+  requireMaxLength,
+  requireNoNul,
+  requireSha256,
+  requireUuid,
   resolvePageSize,
+  shorten,
   type PageTokens,
 } from '@griot/server-kit';
-import { requireJobNode, type JobAccess } from '../auth/job-access';
 import type { InstallationEvents } from '../events/installation-events';
 import { Wakeup } from '../events/wakeup';
-import { ReportSession, type ReportSessionOptions } from '../jobs/report-session';
-import type { InstallationCursor, InstallationFilters, InstallationRow, InstallationsRepository } from '../repository/installations-repository';
-import type { PackageRow, PackagesRepository } from '../repository/packages-repository';
-import { requireDid, requireJobId, requireNoNul, requirePackageId, shorten } from './identifiers';
+import { INSTALLATION_KEYSET, type InstallationCursor, type InstallationFilters, type InstallationRecord, type InstallationsRepository } from '../repository/installations-repository';
+import type { PackageRecord, PackagesRepository } from '../repository/packages-repository';
 import { assertTransition, type JobStatus } from './installation-state';
+import { requireJobNode, type JobAccess } from './job-access';
 import { cachedPackageBytes, installOrder } from './packages';
+import { ReportSession, type ReportSessionOptions } from './report-session';
 
 /** Page sizes of ListInstallations. */
 export const INSTALLATION_PAGE_SIZE = { defaultSize: 50, maxSize: 500 };
@@ -94,12 +100,12 @@ export interface ClaimedInstallation {
    * The job, now running; `job.installOrder` always names every package,
    * dependencies first.
    */
-  job: InstallationRow;
+  job: InstallationRecord;
   /**
    * Its packages, dependencies first; empty when they would pass
    * REGISTRY_MAX_CLAIM_PACKAGE_BYTES (the agent then reads each with GetPackage).
    */
-  installOrder: PackageRow[];
+  installOrder: PackageRecord[];
 }
 
 /** How long a claim may wait, and what ends the wait early. */
@@ -123,9 +129,9 @@ export class Installations {
    * @throws INVALID_ARGUMENT, PERMISSION_DENIED NOT_AN_OPERATOR, NOT_FOUND
    *   PACKAGE_NOT_FOUND, FAILED_PRECONDITION (unresolvable dependencies).
    */
-  async create(caller: string, input: { packageId: string; targetNodeId: string }, signal?: AbortSignal): Promise<InstallationRow> {
-    const packageId = requirePackageId(input.packageId);
-    const target = requireDid(input.targetNodeId, 'target_node_id', 'INVALID_NODE_ID', "the node's did:key");
+  async create(caller: string, input: { packageId: string; targetNodeId: string }, signal?: AbortSignal): Promise<InstallationRecord> {
+    const packageId = requireSha256('package_id', input.packageId);
+    const target = requireDid('target_node_id', input.targetNodeId, "the node's did:key");
     this.deps.access.requireCreate(caller, target);
     const { packages } = this.deps;
     const root = await packages.findById(packageId);
@@ -143,8 +149,8 @@ export class Installations {
    * there are (WatchInstallation from that line gives the rest).
    * @throws INVALID_ARGUMENT, NOT_FOUND INSTALLATION_NOT_FOUND, PERMISSION_DENIED NOT_JOB_READER.
    */
-  async get(caller: string, jobIdValue: string): Promise<InstallationRow> {
-    const jobId = requireJobId(jobIdValue);
+  async get(caller: string, jobIdValue: string): Promise<InstallationRecord> {
+    const jobId = requireUuid('job_id', jobIdValue);
     const row = await this.find(jobId, true, this.deps.maxLogLinesPerGet);
     this.deps.access.requireRead(caller, row);
     return row;
@@ -155,7 +161,7 @@ export class Installations {
    * @returns The normalized job id.
    */
   async authorizeWatch(caller: string, jobIdValue: string, fromLine: number): Promise<string> {
-    const jobId = requireJobId(jobIdValue);
+    const jobId = requireUuid('job_id', jobIdValue);
     if (!Number.isSafeInteger(fromLine) || fromLine < 0) {
       throw invalidField('from_line', 'INVALID_FROM_LINE', `must be 0 or the number of lines already received, not ${fromLine}`);
     }
@@ -168,17 +174,17 @@ export class Installations {
    * every job; anyone else the jobs it created or that target it (the
    * listing is filtered, not refused).
    */
-  async list(caller: string, input: ListInstallationsInput): Promise<{ rows: InstallationRow[]; nextPageToken: string }> {
+  async list(caller: string, input: ListInstallationsInput): Promise<{ rows: InstallationRecord[]; nextPageToken: string }> {
     const pageSize = resolvePageSize(input.pageSize, INSTALLATION_PAGE_SIZE);
     const filters: InstallationFilters = {
       status: input.status,
-      targetNodeId: input.targetNodeId ? requireDid(input.targetNodeId, 'target_node_id', 'INVALID_NODE_ID', "the node's did:key") : undefined,
-      packageId: input.packageId ? requirePackageId(input.packageId) : undefined,
+      targetNodeId: input.targetNodeId ? requireDid('target_node_id', input.targetNodeId, "the node's did:key") : undefined,
+      packageId: input.packageId ? requireSha256('package_id', input.packageId) : undefined,
       visibleTo: this.deps.access.listScope(caller),
     };
     // The page token is bound to the query, the caller's scope included.
     const query = { kind: 'installations', ...filters };
-    const after = readCursor(this.deps.pageTokens.decode<unknown>(input.pageToken, query));
+    const after = readKeysetCursor(this.deps.pageTokens.decode<unknown>(input.pageToken, query), INSTALLATION_KEYSET);
     const { rows, more } = await this.deps.installations.list(filters, pageSize, after);
     const last = rows[rows.length - 1];
     return {
@@ -192,7 +198,7 @@ export class Installations {
    * up to `waitMillis` (at most REGISTRY_MAX_CLAIM_WAIT) for one.
    * @returns The job and its packages, or undefined when none came in time.
    */
-  async claim(caller: string, wait: ClaimWait, log?: (job: InstallationRow) => void): Promise<ClaimedInstallation | undefined> {
+  async claim(caller: string, wait: ClaimWait, log?: (job: InstallationRecord) => void): Promise<ClaimedInstallation | undefined> {
     if (!Number.isInteger(wait.waitMillis) || wait.waitMillis < 0) {
       throw invalidField('wait_millis', 'INVALID_WAIT', `must be 0 (answer at once) or a positive number of milliseconds, not ${wait.waitMillis}`);
     }
@@ -233,7 +239,7 @@ export class Installations {
    * @throws INVALID_ARGUMENT (EMPTY_REPORT, JOB_ID_CHANGED, ...), NOT_FOUND,
    *   PERMISSION_DENIED NOT_JOB_NODE, FAILED_PRECONDITION JOB_NOT_CLAIMED / INVALID_TRANSITION.
    */
-  async report(caller: string, messages: AsyncIterable<ReportMessage>): Promise<InstallationRow> {
+  async report(caller: string, messages: AsyncIterable<ReportMessage>): Promise<InstallationRecord> {
     let session: ReportSession | undefined;
     try {
       for await (const message of messages) {
@@ -242,7 +248,7 @@ export class Installations {
         } else if (message.jobId !== '' && message.jobId.toLowerCase() !== session.jobId) {
           throw invalidField('job_id', 'JOB_ID_CHANGED', `is ${shorten(message.jobId)} but this stream reports on job ${session.jobId}; use one stream per job`);
         }
-        await session.accept(message.logLines, message.status(), requireNoNul(message.statusMessage, 'status_message'));
+        await session.accept(message.logLines, message.status(), requireNoNul('status_message', message.statusMessage));
       }
       if (!session) throw invalidArgument('EMPTY_REPORT', 'the report stream had no message; the first message must name job_id', [{ field: 'job_id', description: 'is required in the first message' }]);
       return await session.close();
@@ -252,7 +258,7 @@ export class Installations {
   }
 
   private async openReport(caller: string, jobIdValue: string): Promise<ReportSession> {
-    const jobId = requireJobId(jobIdValue);
+    const jobId = requireUuid('job_id', jobIdValue);
     const row = await this.find(jobId, false);
     requireJobNode(caller, row.targetNodeId, `report on job ${jobId}`);
     if (row.status === 'pending') {
@@ -266,10 +272,9 @@ export class Installations {
    * Cancels a pending or running job, by its node or an operator.
    * @throws INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED NOT_AN_OPERATOR, FAILED_PRECONDITION INVALID_TRANSITION.
    */
-  async cancel(caller: string, jobIdValue: string, reason: string): Promise<InstallationRow> {
-    const jobId = requireJobId(jobIdValue);
-    if (reason.length > MAX_CANCEL_REASON) throw invalidField('reason', 'REASON_TOO_LONG', `is ${reason.length} characters long, at most ${MAX_CANCEL_REASON} allowed`);
-    requireNoNul(reason, 'reason');
+  async cancel(caller: string, jobIdValue: string, reason: string): Promise<InstallationRecord> {
+    const jobId = requireUuid('job_id', jobIdValue);
+    requireNoNul('reason', requireMaxLength('reason', reason, MAX_CANCEL_REASON));
     const row = await this.find(jobId, false);
     this.deps.access.requireCancel(caller, row);
     const cancelled = await this.deps.installations.cancel(jobId, reason || `cancelled by ${caller}`);
@@ -281,18 +286,10 @@ export class Installations {
     return cancelled;
   }
 
-  private async find(jobId: string, withLogs: boolean, maxLines?: number): Promise<InstallationRow> {
+  private async find(jobId: string, withLogs: boolean, maxLines?: number): Promise<InstallationRecord> {
     const row = await this.deps.installations.findById(jobId, withLogs, maxLines);
     if (!row) throw notFound('Installation', jobId, `installation job ${jobId} was not found`);
     return row;
   }
 }
 
-function readCursor(raw: unknown): InstallationCursor | undefined {
-  if (raw === undefined) return undefined;
-  const c = raw as Partial<InstallationCursor>;
-  if (typeof c.t !== 'string' || !/^-?\d{1,20}$/.test(c.t) || typeof c.id !== 'string' || !/^[0-9a-f-]{36}$/.test(c.id)) {
-    throw invalidField('page_token', 'INVALID_PAGE_TOKEN', 'is not a page token issued by this service');
-  }
-  return { t: c.t, id: c.id };
-}

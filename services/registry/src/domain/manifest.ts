@@ -79,7 +79,7 @@ export function manifestBytes(manifest: unknown): number {
  *   UNEXPECTED_CONTROLLER, PROOF_MISSING, ...) on `manifest.proof`.
  */
 export function validateManifest(manifest: Record<string, unknown> | undefined, options: { maxBytes: number }): ValidManifest {
-  if (manifest === undefined) throw invalidField('manifest', 'MANIFEST_REQUIRED', 'is required: the signed package manifest');
+  if (manifest === undefined) throw invalidField('manifest', 'MISSING_FIELD', 'is required: the signed package manifest');
   // Before anything recurses into it (size, canonicalization) or stores it as JSONB.
   const shape = jsonShapeProblem(manifest);
   if (shape) {

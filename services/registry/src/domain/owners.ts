@@ -19,12 +19,12 @@ import {
   invalidField,
   notFound,
   permissionDenied,
+  requireDid,
   resolvePageSize,
   type Logger,
   type PageTokens,
 } from '@griot/server-kit';
-import { PackageOwnersRepository, type PackageAuditRow, type PackageOwnerRow } from '../repository/package-owners-repository';
-import { requireDid } from './identifiers';
+import { PackageOwnersRepository, type PackageAuditRecord, type PackageOwnerRecord } from '../repository/package-owners-repository';
 import { packageNameProblem } from './manifest';
 
 /** Most owners of one package name. */
@@ -36,9 +36,9 @@ export const AUDIT_PAGE_SIZE = { defaultSize: 50, maxSize: 500 };
 /** The owners of a name and one page of its audit log. */
 export interface OwnersPage {
   /** Every current owner, oldest first. */
-  owners: PackageOwnerRow[];
+  owners: PackageOwnerRecord[];
   /** Audit entries, newest first. */
-  audit: PackageAuditRow[];
+  audit: PackageAuditRecord[];
   /** The token of the next page, or empty at the end. */
   nextPageToken: string;
 }
@@ -60,7 +60,7 @@ export function requirePackageName(value: string, field = 'name'): string {
  * @throws PERMISSION_DENIED NOT_A_PACKAGE_OWNER naming the owners (metadata
  *   `owners`: comma-separated did:keys, empty when the name has none).
  */
-export function requireOwner(caller: string, name: string, owners: PackageOwnerRow[], action: string): void {
+export function requireOwner(caller: string, name: string, owners: PackageOwnerRecord[], action: string): void {
   if (owners.some((o) => o.ownerDid === caller)) return;
   const dids = owners.map((o) => o.ownerDid);
   const why =
@@ -91,7 +91,7 @@ export class PackageOwners {
    * @returns Every owner, oldest first.
    * @throws INVALID_ARGUMENT, PERMISSION_DENIED NOT_A_PACKAGE_OWNER, RESOURCE_EXHAUSTED TOO_MANY_OWNERS.
    */
-  async add(caller: string, nameValue: string, ownerDidValue: string): Promise<PackageOwnerRow[]> {
+  async add(caller: string, nameValue: string, ownerDidValue: string): Promise<PackageOwnerRecord[]> {
     return this.changeOwners(caller, nameValue, ownerDidValue, 'add owners of', async (owners, current, name, ownerDid) => {
       if (current.some((o) => o.ownerDid === ownerDid)) return current;
       if (current.length >= MAX_OWNERS) {
@@ -112,7 +112,7 @@ export class PackageOwners {
    * @throws INVALID_ARGUMENT, PERMISSION_DENIED NOT_A_PACKAGE_OWNER, NOT_FOUND
    *   PACKAGE_OWNER_NOT_FOUND (not an owner), FAILED_PRECONDITION LAST_OWNER.
    */
-  async remove(caller: string, nameValue: string, ownerDidValue: string): Promise<PackageOwnerRow[]> {
+  async remove(caller: string, nameValue: string, ownerDidValue: string): Promise<PackageOwnerRecord[]> {
     return this.changeOwners(caller, nameValue, ownerDidValue, 'remove owners of', async (owners, current, name, ownerDid) => {
       if (!current.some((o) => o.ownerDid === ownerDid)) {
         throw notFound('PackageOwner', ownerDid, `${ownerDid} is not an owner of ${name}; its owners are ${current.map((o) => o.ownerDid).join(', ')}`);
@@ -137,10 +137,10 @@ export class PackageOwners {
     nameValue: string,
     ownerDidValue: string,
     action: string,
-    change: (owners: PackageOwnersRepository, current: PackageOwnerRow[], name: string, ownerDid: string) => Promise<PackageOwnerRow[]>,
-  ): Promise<PackageOwnerRow[]> {
+    change: (owners: PackageOwnersRepository, current: PackageOwnerRecord[], name: string, ownerDid: string) => Promise<PackageOwnerRecord[]>,
+  ): Promise<PackageOwnerRecord[]> {
     const name = requirePackageName(nameValue);
-    const ownerDid = requireDid(ownerDidValue, 'owner_did');
+    const ownerDid = requireDid('owner_did', ownerDidValue);
     return this.db.transaction(async (trx) => {
       const owners = new PackageOwnersRepository(trx);
       await owners.lockName(name);

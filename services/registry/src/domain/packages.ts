@@ -29,17 +29,21 @@ import {
   invalidArgument,
   invalidField,
   notFound,
+  readKeysetCursor,
+  requireMaxLength,
+  requireNoNul,
+  requireSha256,
   resolvePageSize,
+  shorten,
   stableJson,
   type PageTokens,
   type Logger,
 } from '@griot/server-kit';
 import type { ArtifactChecker } from '../clients/content-store-client';
 import { PackageOwnersRepository } from '../repository/package-owners-repository';
-import { PackagesRepository, type NewPackageRow, type PackageCursor, type PackageFilters, type PackageRow } from '../repository/packages-repository';
+import { PACKAGE_KEYSET, PackagesRepository, type NewPackageRecord, type PackageCursor, type PackageFilters, type PackageRecord } from '../repository/packages-repository';
 import { resolveArtifactUrl, type ArtifactLocation } from './artifact-url';
 import { resolveInstallOrder, type ResolvablePackage } from './dependency-resolution';
-import { requireNoNul, requirePackageId, shorten } from './identifiers';
 import { LruCache } from './lru-cache';
 import { jsonShapeProblem, validateManifest, type ValidManifest } from './manifest';
 import { requireOwner } from './owners';
@@ -64,7 +68,7 @@ export type OutgoingMetadata = Parameters<ArtifactChecker['checkArtifact']>[2];
  * What a cached package counts for against REGISTRY_PACKAGE_CACHE_BYTES: its
  * manifest's JSON bytes, its other strings, and 256 bytes of overhead.
  */
-export function cachedPackageBytes(row: PackageRow): number {
+export function cachedPackageBytes(row: PackageRecord): number {
   return (
     Buffer.byteLength(JSON.stringify(row.manifest)) + row.artifactUrl.length + row.signature.length + row.authorDid.length + (row.yankReason?.length ?? 0) + 256
   );
@@ -134,7 +138,7 @@ export interface ListInput {
 export class Packages {
   private readonly packages: PackagesRepository;
   private readonly owners: PackageOwnersRepository;
-  private readonly cache: LruCache<string, PackageRow>;
+  private readonly cache: LruCache<string, PackageRecord>;
 
   constructor(private readonly deps: PackagesDeps) {
     this.packages = new PackagesRepository(deps.db);
@@ -148,8 +152,8 @@ export class Packages {
    * @throws INVALID_ARGUMENT (id, manifest, proof, artifact URL), PERMISSION_DENIED NOT_A_PACKAGE_OWNER,
    *   ALREADY_EXISTS VERSION_EXISTS / PACKAGE_ALREADY_EXISTS, the content store check's errors.
    */
-  async register(input: RegisterInput, ctx: RegisterContext): Promise<{ row: PackageRow; alreadyRegistered: boolean }> {
-    const packageId = requirePackageId(input.packageId);
+  async register(input: RegisterInput, ctx: RegisterContext): Promise<{ row: PackageRecord; alreadyRegistered: boolean }> {
+    const packageId = requireSha256('package_id', input.packageId);
     const manifest = validateManifest(input.manifest, { maxBytes: this.deps.maxManifestBytes });
     if (manifest.artifact.sha256 !== packageId) {
       throw invalidArgument(
@@ -159,7 +163,7 @@ export class Packages {
       );
     }
     const location = resolveArtifactUrl(input.artifactUrl, packageId);
-    const candidate: NewPackageRow = {
+    const candidate: NewPackageRecord = {
       packageId,
       manifest: manifest.document,
       artifactUrl: location.url,
@@ -213,7 +217,7 @@ export class Packages {
    * artifact (FAILED_PRECONDITION ARTIFACT_NOT_FOUND when it no longer does).
    * Artifacts elsewhere (https URLs) are not the store's to keep.
    */
-  private async keepArtifact(row: PackageRow, manifest: ValidManifest, location: ArtifactLocation, ctx: RegisterContext): Promise<void> {
+  private async keepArtifact(row: PackageRecord, manifest: ValidManifest, location: ArtifactLocation, ctx: RegisterContext): Promise<void> {
     if (!location.inContentStore) return;
     const kept = await this.deps.artifacts.keepArtifact(manifest.artifact.sha256, manifest.artifact.size, row.packageId, ctx.outgoingMetadata);
     if (!kept.alreadyExisted) ctx.logger.info({ packageId: row.packageId, contentManifestId: kept.manifestId }, 'artifact kept in the content store');
@@ -221,10 +225,10 @@ export class Packages {
 
   /**
    * A package by id, from this replica's cache when it is there (see {@link PACKAGE_CACHE_TTL_MS}).
-   * @throws INVALID_ARGUMENT INVALID_PACKAGE_ID, NOT_FOUND PACKAGE_NOT_FOUND.
+   * @throws INVALID_ARGUMENT (MISSING_FIELD or INVALID_SHA256 on package_id), NOT_FOUND PACKAGE_NOT_FOUND.
    */
-  async get(packageIdValue: string): Promise<PackageRow> {
-    const packageId = requirePackageId(packageIdValue);
+  async get(packageIdValue: string): Promise<PackageRecord> {
+    const packageId = requireSha256('package_id', packageIdValue);
     const cached = this.cache.get(packageId);
     if (cached) return cached;
     const row = await this.find(packageId);
@@ -236,7 +240,7 @@ export class Packages {
    * One page of packages matching the filters, newest first; yanked ones only when asked.
    * @throws INVALID_ARGUMENT for bad filters, page size or page token.
    */
-  async list(input: ListInput): Promise<{ rows: PackageRow[]; nextPageToken: string }> {
+  async list(input: ListInput): Promise<{ rows: PackageRecord[]; nextPageToken: string }> {
     const pageSize = resolvePageSize(input.pageSize, PACKAGE_PAGE_SIZE);
     const filters: PackageFilters = {
       authorDid: input.authorDid || undefined,
@@ -247,9 +251,8 @@ export class Packages {
       includeYanked: input.includeYanked || undefined,
     };
     for (const [field, value] of [['author_did', filters.authorDid], ['name', filters.name], ['version', filters.version], ['node_class', filters.nodeClass]] as const) {
-      if (value !== undefined && value.length > 255) throw invalidField(field, 'FILTER_TOO_LONG', `is ${value.length} characters long, at most 255 allowed`);
       // PostgreSQL text cannot hold NUL; such a filter is malformed, not merely unmatched.
-      if (value?.includes('\u0000')) throw invalidField(field, 'INVALID_CHARACTER', 'contains a NUL character');
+      if (value !== undefined) requireNoNul(field, requireMaxLength(field, value, 255));
     }
     const shape = filters.contains && jsonShapeProblem(filters.contains);
     if (shape) throw invalidField('manifest_contains', shape.kind === 'TOO_DEEP' ? 'FILTER_TOO_DEEP' : 'INVALID_CHARACTER', shape.description);
@@ -257,7 +260,7 @@ export class Packages {
       throw invalidField('manifest_contains', 'FILTER_TOO_LARGE', `is larger than the manifest limit of ${this.deps.maxManifestBytes} bytes`);
     }
     const query = { kind: 'packages', ...filters };
-    const after = readCursor(this.deps.pageTokens.decode<unknown>(input.pageToken, query));
+    const after = readKeysetCursor(this.deps.pageTokens.decode<unknown>(input.pageToken, query), PACKAGE_KEYSET);
     const listed = await this.packages.list(filters, pageSize, after);
     // A page ends early (with a next token) rather than pass REGISTRY_MAX_LIST_PAGE_BYTES; it always holds one package.
     const maxBytes = this.deps.maxListPageBytes ?? Infinity;
@@ -280,11 +283,11 @@ export class Packages {
   /**
    * A package and its dependencies in install order (dependencies first),
    * ranges resolved to versions that are not yanked.
-   * @throws INVALID_ARGUMENT INVALID_PACKAGE_ID, NOT_FOUND PACKAGE_NOT_FOUND,
+   * @throws INVALID_ARGUMENT (MISSING_FIELD or INVALID_SHA256 on package_id), NOT_FOUND PACKAGE_NOT_FOUND,
    *   FAILED_PRECONDITION DEPENDENCY_NOT_FOUND / DEPENDENCY_CYCLE.
    */
-  async resolve(packageIdValue: string): Promise<PackageRow[]> {
-    const root = await this.find(requirePackageId(packageIdValue));
+  async resolve(packageIdValue: string): Promise<PackageRecord[]> {
+    const root = await this.find(requireSha256('package_id', packageIdValue));
     return installOrder(this.packages, root);
   }
 
@@ -293,12 +296,9 @@ export class Packages {
    * with another reason replaces the reason. Audited.
    * @throws INVALID_ARGUMENT (package id, reason), NOT_FOUND PACKAGE_NOT_FOUND, PERMISSION_DENIED NOT_A_PACKAGE_OWNER.
    */
-  async yank(caller: string, packageIdValue: string, reasonValue: string): Promise<PackageRow> {
-    const packageId = requirePackageId(packageIdValue);
-    const reason = requireNoNul(reasonValue, 'reason');
-    if (reason.length > MAX_YANK_REASON) {
-      throw invalidField('reason', 'REASON_TOO_LONG', `is ${reason.length} characters long, at most ${MAX_YANK_REASON} allowed`, { length: reason.length, limit: MAX_YANK_REASON });
-    }
+  async yank(caller: string, packageIdValue: string, reasonValue: string): Promise<PackageRecord> {
+    const packageId = requireSha256('package_id', packageIdValue);
+    const reason = requireMaxLength('reason', requireNoNul('reason', reasonValue), MAX_YANK_REASON);
     return this.changeYank(caller, packageId, 'yank', async (row, packages, owners, name) => {
       if (row.yanked && row.yankReason === reason) return row;
       const updated = (await packages.setYanked(packageId, true, reason))!;
@@ -313,8 +313,8 @@ export class Packages {
    * @throws INVALID_ARGUMENT, NOT_FOUND PACKAGE_NOT_FOUND, PERMISSION_DENIED NOT_A_PACKAGE_OWNER,
    *   ALREADY_EXISTS VERSION_EXISTS (another unyanked package holds that name@version).
    */
-  async unyank(caller: string, packageIdValue: string): Promise<PackageRow> {
-    const packageId = requirePackageId(packageIdValue);
+  async unyank(caller: string, packageIdValue: string): Promise<PackageRecord> {
+    const packageId = requireSha256('package_id', packageIdValue);
     return this.changeYank(caller, packageId, 'unyank', async (row, packages, owners, name) => {
       if (!row.yanked) return row;
       const { version } = resolvable(row);
@@ -331,8 +331,8 @@ export class Packages {
     caller: string,
     packageId: string,
     verb: 'yank' | 'unyank',
-    change: (row: PackageRow, packages: PackagesRepository, owners: PackageOwnersRepository, name: string) => Promise<PackageRow>,
-  ): Promise<PackageRow> {
+    change: (row: PackageRecord, packages: PackagesRepository, owners: PackageOwnersRepository, name: string) => Promise<PackageRecord>,
+  ): Promise<PackageRecord> {
     const { name, version } = resolvable(await this.find(packageId));
     try {
       return await this.deps.db.transaction(async (trx) => {
@@ -349,7 +349,7 @@ export class Packages {
     }
   }
 
-  private async find(packageId: string): Promise<PackageRow> {
+  private async find(packageId: string): Promise<PackageRecord> {
     const row = await this.packages.findById(packageId);
     if (!row) throw notFound('Package', packageId, `package ${packageId} is not registered`);
     return row;
@@ -362,8 +362,8 @@ export class Packages {
  * taken as it is, yanked or not.
  * @throws FAILED_PRECONDITION DEPENDENCY_NOT_FOUND / DEPENDENCY_CYCLE.
  */
-export async function installOrder(packages: PackagesRepository, root: PackageRow): Promise<PackageRow[]> {
-  const rows = new Map<string, PackageRow>([[root.packageId, root]]);
+export async function installOrder(packages: PackagesRepository, root: PackageRecord): Promise<PackageRecord[]> {
+  const rows = new Map<string, PackageRecord>([[root.packageId, root]]);
   const order = await resolveInstallOrder(resolvable(root), async (name) => {
     const found = await packages.findByName(name);
     for (const row of found) rows.set(row.packageId, row);
@@ -373,7 +373,7 @@ export async function installOrder(packages: PackagesRepository, root: PackageRo
 }
 
 /** Dependency resolution's view of a stored package (stored manifests were validated at registration). */
-export function resolvable(row: PackageRow): ResolvablePackage {
+export function resolvable(row: PackageRecord): ResolvablePackage {
   const m = row.manifest as { name: string; version: string; dependencies?: Record<string, string> };
   return { packageId: row.packageId, name: m.name, version: m.version, dependencies: m.dependencies ?? {}, yanked: row.yanked };
 }
@@ -404,7 +404,7 @@ function versionExists(name: string, version: string, holderId: string, action: 
  * Passes when `candidate` is the registered package again.
  * @throws ALREADY_EXISTS PACKAGE_ALREADY_EXISTS when the id is registered with another manifest or artifact URL.
  */
-function requireSame(existing: PackageRow, candidate: NewPackageRow): void {
+function requireSame(existing: PackageRecord, candidate: NewPackageRecord): void {
   // Each signature has its own `created` time, so the same manifest signed again (its proof already
   // verified) is the same package: compare manifests without their proofs.
   const sameManifest = stableJson(withoutProof(existing.manifest)) === stableJson(withoutProof(candidate.manifest));
@@ -423,11 +423,3 @@ function withoutProof(manifest: Record<string, unknown>): Record<string, unknown
   return rest;
 }
 
-function readCursor(raw: unknown): PackageCursor | undefined {
-  if (raw === undefined) return undefined;
-  const c = raw as Partial<PackageCursor>;
-  if (typeof c.t !== 'string' || !/^-?\d{1,20}$/.test(c.t) || typeof c.id !== 'string' || !/^[0-9a-f]{64}$/.test(c.id)) {
-    throw invalidField('page_token', 'INVALID_PAGE_TOKEN', 'is not a page token issued by this service');
-  }
-  return { t: c.t, id: c.id };
-}

@@ -6,11 +6,10 @@
  */
 import { setMaxListeners } from 'node:events';
 import { registry } from '@griot/proto';
-import type { ServiceHandlers } from '@griot/server-kit';
-import type { CallerAuthenticator } from '../auth/caller-auth';
+import type { CallerAuthenticator, ServiceHandlers } from '@griot/server-kit';
 import type { Installations, ReportMessage } from '../domain/installations';
 import type { JobFeeds } from '../events/job-feeds';
-import { installationToProto, packageToProto, statusFromProto, statusToProto } from './convert';
+import { toInstallationMessage, toPackageMessage, fromInstallationStatus, toInstallationStatus } from './messages';
 
 type Handlers = ServiceHandlers<typeof registry.RegistryServiceService>;
 
@@ -35,24 +34,24 @@ export function installationHandlers(deps: InstallationHandlerDeps): Handlers {
       const caller = await authenticate(ctx.metadata);
       const row = await installations.create(caller, { packageId: request.packageId, targetNodeId: request.targetNodeId }, ctx.signal);
       ctx.logger.info({ jobId: row.jobId, targetNodeId: row.targetNodeId, createdBy: caller }, 'installation created');
-      return { installation: installationToProto(row) };
+      return { installation: toInstallationMessage(row) };
     },
 
     async getInstallation(request, ctx) {
       const caller = await authenticate(ctx.metadata);
-      return { installation: installationToProto(await installations.get(caller, request.jobId)) };
+      return { installation: toInstallationMessage(await installations.get(caller, request.jobId)) };
     },
 
     async listInstallations(request, ctx) {
       const caller = await authenticate(ctx.metadata);
       const page = await installations.list(caller, {
-        status: statusFromProto(request.status, 'status'),
+        status: fromInstallationStatus(request.status, 'status'),
         targetNodeId: request.targetNodeId,
         packageId: request.packageId,
         pageSize: request.pageSize,
         pageToken: request.pageToken,
       });
-      return { installations: page.rows.map((r) => installationToProto(r)), nextPageToken: page.nextPageToken };
+      return { installations: page.rows.map((r) => toInstallationMessage(r)), nextPageToken: page.nextPageToken };
     },
 
     async claimInstallation(request, ctx) {
@@ -63,22 +62,22 @@ export function installationHandlers(deps: InstallationHandlerDeps): Handlers {
         (row) => ctx.logger.info({ jobId: row.jobId, attempt: row.attempts }, 'installation claimed'),
       );
       if (!claimed) return { installation: undefined, installOrder: [] };
-      return { installation: installationToProto(claimed.job), installOrder: claimed.installOrder.map(packageToProto) };
+      return { installation: toInstallationMessage(claimed.job), installOrder: claimed.installOrder.map(toPackageMessage) };
     },
 
     async reportInstallation(requests, ctx) {
       const caller = await authenticate(ctx.metadata);
       async function* messages(): AsyncGenerator<ReportMessage> {
         for await (const m of requests) {
-          yield { jobId: m.jobId, logLines: m.logLines, status: () => statusFromProto(m.status, 'status'), statusMessage: m.statusMessage };
+          yield { jobId: m.jobId, logLines: m.logLines, status: () => fromInstallationStatus(m.status, 'status'), statusMessage: m.statusMessage };
         }
       }
-      return { installation: installationToProto(await installations.report(caller, messages())) };
+      return { installation: toInstallationMessage(await installations.report(caller, messages())) };
     },
 
     async cancelInstallation(request, ctx) {
       const caller = await authenticate(ctx.metadata);
-      return { installation: installationToProto(await installations.cancel(caller, request.jobId, request.reason)) };
+      return { installation: toInstallationMessage(await installations.cancel(caller, request.jobId, request.reason)) };
     },
 
     async watchInstallation(request, ctx, send) {
@@ -89,7 +88,7 @@ export function installationHandlers(deps: InstallationHandlerDeps): Handlers {
       for await (const event of deps.feeds.watch(jobId, request.fromLine, [ctx.signal, ctx.shutdownSignal])) {
         let message = watchMessages.get(event);
         if (!message) {
-          message = { firstLine: event.firstLine, lines: event.lines, status: statusToProto(event.status), statusMessage: event.statusMessage ?? '' };
+          message = { firstLine: event.firstLine, lines: event.lines, status: toInstallationStatus(event.status), statusMessage: event.statusMessage ?? '' };
           watchMessages.set(event, message);
         }
         await send(message);

@@ -4,10 +4,9 @@
  * in, domain calls (`domain/owners.ts`), messages out.
  */
 import type { registry } from '@griot/proto';
-import type { ServiceHandlers } from '@griot/server-kit';
-import type { CallerAuthenticator } from '../auth/caller-auth';
+import type { CallerAuthenticator, ServiceHandlers } from '@griot/server-kit';
 import type { PackageOwners } from '../domain/owners';
-import { auditEntryToProto, ownerToProto } from './convert';
+import { toAuditEntryMessage, toOwnerMessage } from './messages';
 
 type Handlers = ServiceHandlers<typeof registry.RegistryServiceService>;
 
@@ -27,19 +26,19 @@ export function ownerHandlers(deps: OwnerHandlerDeps): Handlers {
       const caller = await authenticate(ctx.metadata);
       const rows = await owners.add(caller, request.name, request.ownerDid);
       ctx.logger.info({ name: request.name, ownerDid: request.ownerDid, caller }, 'package owner added');
-      return { owners: rows.map(ownerToProto) };
+      return { owners: rows.map(toOwnerMessage) };
     },
 
     async removePackageOwner(request, ctx) {
       const caller = await authenticate(ctx.metadata);
       const rows = await owners.remove(caller, request.name, request.ownerDid);
       ctx.logger.info({ name: request.name, ownerDid: request.ownerDid, caller }, 'package owner removed');
-      return { owners: rows.map(ownerToProto) };
+      return { owners: rows.map(toOwnerMessage) };
     },
 
     async listPackageOwners(request) {
       const page = await owners.list(request.name, request.pageSize, request.pageToken);
-      return { owners: page.owners.map(ownerToProto), audit: page.audit.map(auditEntryToProto), nextPageToken: page.nextPageToken };
+      return { owners: page.owners.map(toOwnerMessage), audit: page.audit.map(toAuditEntryMessage), nextPageToken: page.nextPageToken };
     },
   };
 }

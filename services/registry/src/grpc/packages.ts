@@ -5,10 +5,9 @@
  * authenticate the caller first; reads are public.
  */
 import type { registry } from '@griot/proto';
-import type { ServiceHandlers } from '@griot/server-kit';
-import type { CallerAuthenticator } from '../auth/caller-auth';
+import type { CallerAuthenticator, ServiceHandlers } from '@griot/server-kit';
 import type { Packages } from '../domain/packages';
-import { packageToProto } from './convert';
+import { toPackageMessage } from './messages';
 
 type Handlers = ServiceHandlers<typeof registry.RegistryServiceService>;
 
@@ -29,11 +28,11 @@ export function packageHandlers(deps: PackageHandlerDeps): Handlers {
         { packageId: request.packageId, manifest: request.manifest, artifactUrl: request.artifactUrl },
         { signal: ctx.signal, outgoingMetadata: ctx.outgoingMetadata(), logger: ctx.logger },
       );
-      return { package: packageToProto(row), alreadyRegistered };
+      return { package: toPackageMessage(row), alreadyRegistered };
     },
 
     async getPackage(request) {
-      return { package: packageToProto(await packages.get(request.packageId)) };
+      return { package: toPackageMessage(await packages.get(request.packageId)) };
     },
 
     async listPackages(request) {
@@ -47,25 +46,25 @@ export function packageHandlers(deps: PackageHandlerDeps): Handlers {
         pageSize: request.pageSize,
         pageToken: request.pageToken,
       });
-      return { packages: page.rows.map(packageToProto), nextPageToken: page.nextPageToken };
+      return { packages: page.rows.map(toPackageMessage), nextPageToken: page.nextPageToken };
     },
 
     async resolveDependencies(request) {
-      return { packages: (await packages.resolve(request.packageId)).map(packageToProto) };
+      return { packages: (await packages.resolve(request.packageId)).map(toPackageMessage) };
     },
 
     async yankPackage(request, ctx) {
       const caller = await authenticate(ctx.metadata);
       const row = await packages.yank(caller, request.packageId, request.reason);
       ctx.logger.info({ packageId: row.packageId, caller, reason: row.yankReason }, 'package yanked');
-      return { package: packageToProto(row) };
+      return { package: toPackageMessage(row) };
     },
 
     async unyankPackage(request, ctx) {
       const caller = await authenticate(ctx.metadata);
       const row = await packages.unyank(caller, request.packageId);
       ctx.logger.info({ packageId: row.packageId, caller }, 'package unyanked');
-      return { package: packageToProto(row) };
+      return { package: toPackageMessage(row) };
     },
   };
 }

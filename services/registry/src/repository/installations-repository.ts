@@ -22,7 +22,7 @@
  * seconds instead of on every flush (25 ms by default).
  */
 import type { Knex } from 'knex';
-import { translateSqlError } from '@griot/server-kit';
+import { keysetAfterSql, keysetOrderSql, keysetPage, keysetTimeSql, translateSqlError, type Keyset, type KeysetCursor } from '@griot/server-kit';
 import type { JobStatus } from '../domain/installation-state';
 
 /** Channel whose payload is the id of a job that changed (status or log). */
@@ -39,7 +39,7 @@ export const JOB_QUEUE_CHANNEL = 'griot_installation_queue';
 const NOTIFY_SENT_AT = "'|' || (extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 
 /** A row of `installations`; `logs` only when asked for. */
-export interface InstallationRow {
+export interface InstallationRecord {
   /** The job id. */
   jobId: string;
   /** The package to install. */
@@ -84,13 +84,11 @@ export interface InstallationFilters {
   visibleTo?: string;
 }
 
-/** Where a page starts: after this (created_at, job_id), newest first. */
-export interface InstallationCursor {
-  /** created_at in microseconds since the epoch. */
-  t: string;
-  /** The job id. */
-  id: string;
-}
+/** The order of installation lists: (created_at, job_id), newest first; cursors hold created_at in microseconds. */
+export const INSTALLATION_KEYSET: Keyset = { time: 'created_at', id: 'job_id', idType: 'uuid', order: 'desc', timeFormat: 'micros', idPattern: /^[0-9a-f-]{36}$/ };
+
+/** Where a page starts: after this job of {@link INSTALLATION_KEYSET}. */
+export type InstallationCursor = KeysetCursor;
 
 /** What a watcher reads: the status and a slice of the log. */
 export interface LogSlice {
@@ -127,7 +125,7 @@ function columns(alias?: string): string {
   const a = alias ? `${alias}.` : '';
   return `${a}job_id, ${a}package_id, ${a}target_node_id, ${a}created_by, ${a}status, ${a}status_message, ${a}log_count, ${a}log_bytes, ${a}install_order,
     ${a}attempts, ${a}lease_expires_at, ${a}created_at, ${a}completed_at,
-    (EXTRACT(EPOCH FROM ${a}created_at) * 1000000)::bigint::text AS created_at_us`;
+    ${keysetTimeSql(INSTALLATION_KEYSET, alias)} AS created_at_us`;
 }
 
 const COLUMNS = columns();
@@ -154,7 +152,7 @@ export class InstallationsRepository {
   constructor(private readonly knex: Knex) {}
 
   /** Creates a pending job and wakes the node's waiting agent. */
-  async create(input: { packageId: string; targetNodeId: string; createdBy: string; installOrder: string[] }): Promise<InstallationRow> {
+  async create(input: { packageId: string; targetNodeId: string; createdBy: string; installOrder: string[] }): Promise<InstallationRecord> {
     try {
       const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
         `WITH created AS (
@@ -174,7 +172,7 @@ export class InstallationsRepository {
    * A job, if it exists, with the first `maxLines` lines of its log when
    * `withLogs` (`logCount` tells how many there are in all).
    */
-  async findById(jobId: string, withLogs = true, maxLines = 2_147_483_647): Promise<InstallationRow | undefined> {
+  async findById(jobId: string, withLogs = true, maxLines = 2_147_483_647): Promise<InstallationRecord | undefined> {
     const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
       `SELECT ${COLUMNS}${withLogs ? `, ${FIRST_LINES} AS logs` : ''} FROM installations WHERE job_id = ?::uuid`,
       withLogs ? [maxLines, jobId] : [jobId],
@@ -183,7 +181,7 @@ export class InstallationsRepository {
   }
 
   /** One page of jobs without their logs, newest first. */
-  async list(filters: InstallationFilters, limit: number, after?: InstallationCursor): Promise<{ rows: InstallationRow[]; more: boolean }> {
+  async list(filters: InstallationFilters, limit: number, after?: InstallationCursor): Promise<{ rows: InstallationRecord[]; more: boolean }> {
     const where: string[] = [];
     const bindings: Knex.RawBinding[] = [];
     if (filters.status) {
@@ -203,22 +201,24 @@ export class InstallationsRepository {
       bindings.push(filters.visibleTo, filters.visibleTo);
     }
     if (after) {
-      where.push("(created_at, job_id) < (TIMESTAMPTZ 'epoch' + ?::bigint * INTERVAL '1 microsecond', ?::uuid)");
-      bindings.push(after.t, after.id);
+      const keyset = keysetAfterSql(INSTALLATION_KEYSET, after);
+      where.push(keyset.sql);
+      bindings.push(...keyset.bindings);
     }
     const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
       `SELECT ${COLUMNS} FROM installations ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY created_at DESC, job_id DESC LIMIT ?`,
+         ORDER BY ${keysetOrderSql(INSTALLATION_KEYSET)} LIMIT ?`,
       [...bindings, limit + 1],
     );
-    return { rows: rows.slice(0, limit).map(toRow), more: rows.length > limit };
+    const page = keysetPage(rows, limit);
+    return { rows: page.rows.map(toRow), more: page.more };
   }
 
   /**
    * Claims the node's oldest pending job: running, one more attempt, a lease
    * of `leaseMs`. Concurrent claimers skip each other's locked rows.
    */
-  async claim(targetNodeId: string, leaseMs: number): Promise<InstallationRow | undefined> {
+  async claim(targetNodeId: string, leaseMs: number): Promise<InstallationRecord | undefined> {
     const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
       `WITH next AS (
          SELECT job_id FROM installations
@@ -260,7 +260,7 @@ export class InstallationsRepository {
     maxLines?: number;
     /** The most UTF-8 bytes the job's log may hold after this append. */
     maxBytes?: number;
-  }): Promise<InstallationRow | undefined> {
+  }): Promise<InstallationRecord | undefined> {
     const bytes = input.lines.reduce((sum, line) => sum + Buffer.byteLength(line), 0);
     const final = input.status === 'completed' || input.status === 'failed';
     const checkpoint = final || input.checkpoint === true;
@@ -325,7 +325,7 @@ export class InstallationsRepository {
    * Cancels a pending or running job, checkpointing its log into `logs`.
    * @returns The cancelled job, or undefined when it was not pending or running.
    */
-  async cancel(jobId: string, reason: string): Promise<InstallationRow | undefined> {
+  async cancel(jobId: string, reason: string): Promise<InstallationRecord | undefined> {
     const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
       `WITH changed AS (
          UPDATE installations
@@ -362,7 +362,7 @@ export class InstallationsRepository {
    * @returns The job changed, or undefined when its lease was no longer
    *   expired or another replica is sweeping it.
    */
-  async expireLease(jobId: string, maxAttempts: number, checkpoint = true): Promise<InstallationRow | undefined> {
+  async expireLease(jobId: string, maxAttempts: number, checkpoint = true): Promise<InstallationRecord | undefined> {
     const { rows } = await this.knex.raw<{ rows: RawRow[] }>(
       `WITH expired AS (
          SELECT job_id FROM installations
@@ -393,8 +393,8 @@ export class InstallationsRepository {
    * a job that fails.
    * @returns The jobs changed.
    */
-  async expireLeases(maxAttempts: number): Promise<InstallationRow[]> {
-    const changed: InstallationRow[] = [];
+  async expireLeases(maxAttempts: number): Promise<InstallationRecord[]> {
+    const changed: InstallationRecord[] = [];
     for (const jobId of await this.findExpiredLeases(1000)) {
       const row = await this.expireLease(jobId, maxAttempts);
       if (row) changed.push(row);
@@ -422,7 +422,7 @@ export class InstallationsRepository {
   }
 }
 
-function toRow(raw: RawRow): InstallationRow {
+function toRow(raw: RawRow): InstallationRecord {
   return {
     jobId: raw.job_id,
     packageId: raw.package_id,

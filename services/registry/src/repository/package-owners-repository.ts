@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { translateSqlError } from '@griot/server-kit';
 
 /** An owner of a package name. */
-export interface PackageOwnerRow {
+export interface PackageOwnerRecord {
   /** The package name. */
   name: string;
   /** The owner's did:key. */
@@ -22,7 +22,7 @@ export interface PackageOwnerRow {
 export type PackageAuditAction = 'OWNER_ADDED' | 'OWNER_REMOVED' | 'VERSION_YANKED' | 'VERSION_UNYANKED';
 
 /** An entry of the audit log. */
-export interface PackageAuditRow {
+export interface PackageAuditRecord {
   /** Its position in the log (ascending). */
   id: string;
   /** The package name. */
@@ -42,7 +42,7 @@ export interface PackageAuditRow {
 }
 
 /** An audit entry to append. */
-export type NewPackageAuditRow = Pick<PackageAuditRow, 'name' | 'action' | 'actorDid'> & Partial<Pick<PackageAuditRow, 'ownerDid' | 'packageId' | 'reason'>>;
+export type NewPackageAuditRecord = Pick<PackageAuditRecord, 'name' | 'action' | 'actorDid'> & Partial<Pick<PackageAuditRecord, 'ownerDid' | 'packageId' | 'reason'>>;
 
 interface RawOwnerRow {
   name: string;
@@ -100,7 +100,7 @@ export class PackageOwnersRepository {
   }
 
   /** The owners of `name`, oldest first. */
-  async owners(name: string): Promise<PackageOwnerRow[]> {
+  async owners(name: string): Promise<PackageOwnerRecord[]> {
     const { rows } = await this.knex.raw<{ rows: RawOwnerRow[] }>(
       'SELECT name, owner_did, added_by, added_at FROM package_owners WHERE name = ? ORDER BY added_at ASC, owner_did ASC',
       [name],
@@ -134,7 +134,7 @@ export class PackageOwnersRepository {
   }
 
   /** Appends an entry to the audit log. */
-  async appendAudit(entry: NewPackageAuditRow): Promise<PackageAuditRow> {
+  async appendAudit(entry: NewPackageAuditRecord): Promise<PackageAuditRecord> {
     try {
       const { rows } = await this.knex.raw<{ rows: RawAuditRow[] }>(
         `INSERT INTO package_audit_log (name, action, actor_did, owner_did, package_id, reason) VALUES (?, ?, ?, ?, ?, ?) RETURNING ${AUDIT_COLUMNS}`,
@@ -150,7 +150,7 @@ export class PackageOwnersRepository {
    * One page of the audit log of `name`, newest first, after the entry
    * `afterId` when given; asks one more than `limit` to know whether more follow.
    */
-  async auditPage(name: string, limit: number, afterId?: string): Promise<{ rows: PackageAuditRow[]; more: boolean }> {
+  async auditPage(name: string, limit: number, afterId?: string): Promise<{ rows: PackageAuditRecord[]; more: boolean }> {
     const { rows } = await this.knex.raw<{ rows: RawAuditRow[] }>(
       `SELECT ${AUDIT_COLUMNS} FROM package_audit_log WHERE name = ?${afterId === undefined ? '' : ' AND id < ?::bigint'} ORDER BY id DESC LIMIT ?`,
       afterId === undefined ? [name, limit + 1] : [name, afterId, limit + 1],
@@ -159,17 +159,17 @@ export class PackageOwnersRepository {
   }
 
   /** Every audit entry made by `actorDid`, oldest first (the migration's log of what it yanked). */
-  async auditByActor(actorDid: string): Promise<PackageAuditRow[]> {
+  async auditByActor(actorDid: string): Promise<PackageAuditRecord[]> {
     const { rows } = await this.knex.raw<{ rows: RawAuditRow[] }>(`SELECT ${AUDIT_COLUMNS} FROM package_audit_log WHERE actor_did = ? ORDER BY id ASC`, [actorDid]);
     return rows.map(toAudit);
   }
 }
 
-function toOwner(raw: RawOwnerRow): PackageOwnerRow {
+function toOwner(raw: RawOwnerRow): PackageOwnerRecord {
   return { name: raw.name, ownerDid: raw.owner_did, addedBy: raw.added_by, addedAt: new Date(raw.added_at) };
 }
 
-function toAudit(raw: RawAuditRow): PackageAuditRow {
+function toAudit(raw: RawAuditRow): PackageAuditRecord {
   return {
     id: String(raw.id),
     name: raw.name,

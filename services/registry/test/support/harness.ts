@@ -4,12 +4,13 @@
  * database, and promise wrappers of the generated client.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { credentials, Metadata, Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, Server, ServerCredentials, status, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import { createCallerToken, didFromKeyPair, generateKeyPair, signDocument, verifyCallerToken, type Ed25519KeyPair } from '@griot/did';
 import { content, registry } from '@griot/proto';
 import { silentLogger } from '@griot/server-kit';
 import { readRegistryConfig, startRegistry, type RegistryOverrides, type RunningRegistry } from '../../src';
-import { createPostgresDatabase, type DbKind } from '../../../../test/support/database';
+import { createPostgresDatabase, type DbKind } from '@griot/test/support/database';
+import { unary } from '@griot/test/support/fixtures';
 
 /** One GetBlob call the stub received. */
 export interface StubCall {
@@ -226,7 +227,7 @@ export async function startTestRegistry(kind: DbKind, options: TestRegistryOptio
     ...readRegistryConfig({
       REGISTRY_LISTEN: '127.0.0.1:0',
       CONTENT_STORE_ADDR: store.address,
-      REGISTRY_LEASE_DURATION: '2s',
+      REGISTRY_LEASE_DURATION: '5m', // no test outlives it on a loaded machine; tests of expiry set their own
       REGISTRY_LEASE_SWEEP_INTERVAL: '100ms',
       REGISTRY_LOG_FLUSH_INTERVAL: '20ms',
       REGISTRY_CONTENT_DEADLINE: '2s',
@@ -253,11 +254,15 @@ export async function startTestRegistry(kind: DbKind, options: TestRegistryOptio
   };
 }
 
-type UnaryMethod<Req, Res> = (req: Req, metadata: Metadata, callback: (err: ServiceError | null, res: Res) => void) => unknown;
+/** The request and response of a generated unary method, read off its last overload (request, metadata, options, callback). */
+type LastOverload<Req, Res> = (req: Req, metadata: Metadata, options: Partial<CallOptions>, callback: (err: ServiceError | null, res: Res) => void) => unknown;
+type RequestOf<M> = M extends LastOverload<infer Req, unknown> ? Req : never;
+type ResponseOf<M> = M extends LastOverload<never, infer Res> ? Res : never;
 
-/** Calls a unary method of a client as a promise. */
-export function call<Req, Res>(client: registry.RegistryServiceClient, method: UnaryMethod<Req, Res>, request: Req, metadata = new Metadata()): Promise<Res> {
-  return new Promise((resolve, reject) => method.call(client, request, metadata, (err, res) => (err ? reject(err) : resolve(res))));
+/** Calls a unary method of a client as a promise (fields left out of `request` take their defaults). */
+export function call<M extends LastOverload<never, unknown>>(client: registry.RegistryServiceClient, method: M, request: Partial<RequestOf<M>>, metadata = new Metadata()): Promise<ResponseOf<M>> {
+  const fn = method as unknown as LastOverload<Partial<RequestOf<M>>, ResponseOf<M>>;
+  return unary((req: Partial<RequestOf<M>>, md: Metadata, callback: (err: ServiceError | null, res: ResponseOf<M>) => void) => fn.call(client, req, md, {}, callback), request, metadata);
 }
 
 /** Awaits a call that must fail, and answers its error. */

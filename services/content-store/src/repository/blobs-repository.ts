@@ -55,7 +55,7 @@ function keyList(keys: BlobKey[]): { sql: string; bindings: string[] } {
 }
 
 /** The SQL of committed blobs. */
-export const blobRepository = {
+export const blobsRepository = {
   /** The live (not being deleted) blob of a storage, if any. */
   async findLive(db: Knex, storageName: string, sha256: string): Promise<BlobRecord | undefined> {
     const { rows } = await db.raw<{ rows: BlobRow[] }>(

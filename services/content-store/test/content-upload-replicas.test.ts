@@ -15,10 +15,10 @@ import pg from 'pg';
 import { readContentStoreConfig, startContentStore, type RunningContentStore } from '@griot/content-store';
 import { content } from '@griot/proto';
 import { silentLogger } from '@griot/server-kit';
-import { createPostgresDatabase } from './support/database';
-import { describeIf, postgresKind } from './support/tools';
-import { bytesOf, expectFailure, failure, readAll, sha256, unary, upload, uploadMessages } from './support/content-store';
-import { callerInterceptor, CONTENT_AUDIENCE, newIdentity } from './support/fixtures';
+import { createPostgresDatabase } from '@griot/test/support/database';
+import { describeIf, postgresKind } from '@griot/test/support/tools';
+import { bytesOf, expectFailure, failure, readAll, sha256, unary, upload, uploadMessages } from '@griot/test/support/content-store';
+import { callerInterceptor, CONTENT_AUDIENCE, newIdentity } from '@griot/test/support/fixtures';
 
 /** Who uploads to both replicas. */
 const uploader = newIdentity();

@@ -2,8 +2,8 @@
  * Unit tests of request value checks, including the JSON object check that
  * the Struct-typed contract makes unreachable through gRPC.
  */
-import { GriotError } from '@griot/server-kit';
-import { requireJsonObject, requireSha256, requireUuid } from './validation';
+import { GriotError } from './errors';
+import { requireDid, requireJsonObject, requireNoNul, requireSha256, requireText, requireUuid } from './validators';
 
 
 function reasonOf(fn: () => unknown): string | undefined {
@@ -44,5 +44,22 @@ describe('ids and digests', () => {
   it('accepts only lowercase hex SHA-256', () => {
     expect(reasonOf(() => requireSha256('sha256', 'A'.repeat(64)))).toMatch(/^INVALID_SHA256/);
     expect(requireSha256('sha256', 'a'.repeat(64))).toBe('a'.repeat(64));
+  });
+});
+
+describe('one reason per fault, whatever the field', () => {
+  it.each([
+    ['a SHA-256', () => requireSha256('package_id', '')],
+    ['a UUID', () => requireUuid('job_id', '')],
+    ['a did:key', () => requireDid('target_node_id', '')],
+    ['text', () => requireText('unpacker_name', '')],
+  ])('an empty required field (%s) is MISSING_FIELD', (_what, check) => {
+    expect(reasonOf(check)).toMatch(/^MISSING_FIELD: \w+: is required/);
+  });
+
+  it('a did:key that does not parse is INVALID_DID, and a NUL in text is INVALID_CHARACTER', () => {
+    expect(reasonOf(() => requireDid('owner_did', 'did:web:example.org'))).toMatch(/^INVALID_DID: owner_did: "did:web:example.org" is not an Ed25519 did:key/);
+    expect(reasonOf(() => requireNoNul('reason', 'a\u0000b'))).toBe('INVALID_CHARACTER: reason: contains a NUL character');
+    expect(requireNoNul('reason', '')).toBe('');
   });
 });

@@ -51,7 +51,7 @@ function toRecord(row: UploadRow): UploadRecord {
 }
 
 /** The SQL of upload sessions. */
-export const uploadRepository = {
+export const uploadsRepository = {
   /** The session, if it exists. */
   async find(db: Knex, uploadId: string): Promise<UploadRecord | undefined> {
     const { rows } = await db.raw<{ rows: UploadRow[] }>(`SELECT ${COLUMNS} FROM content_uploads WHERE upload_id = ?`, [uploadId]);

@@ -1,12 +1,14 @@
 /**
- * Rows to proto messages, and proto enums to the stored statuses.
+ * Conversions between the registry's domain records and the generated
+ * griot.registry.v1 messages and enums (the content store's counterpart is
+ * its grpc/messages.ts).
  */
 import { registry } from '@griot/proto';
 import { invalidField } from '@griot/server-kit';
 import type { JobStatus } from '../domain/installation-state';
-import type { InstallationRow } from '../repository/installations-repository';
-import type { PackageAuditAction, PackageAuditRow, PackageOwnerRow } from '../repository/package-owners-repository';
-import type { PackageRow } from '../repository/packages-repository';
+import type { InstallationRecord } from '../repository/installations-repository';
+import type { PackageAuditAction, PackageAuditRecord, PackageOwnerRecord } from '../repository/package-owners-repository';
+import type { PackageRecord } from '../repository/packages-repository';
 
 const { InstallationStatus } = registry;
 
@@ -19,7 +21,7 @@ const TO_PROTO: Record<JobStatus, registry.InstallationStatus> = {
 };
 
 /** A stored status as the proto enum. */
-export function statusToProto(status: JobStatus): registry.InstallationStatus {
+export function toInstallationStatus(status: JobStatus): registry.InstallationStatus {
   return TO_PROTO[status];
 }
 
@@ -27,15 +29,15 @@ export function statusToProto(status: JobStatus): registry.InstallationStatus {
  * A proto status as a stored one; undefined for UNSPECIFIED.
  * @throws INVALID_ARGUMENT INVALID_STATUS for values outside the enum.
  */
-export function statusFromProto(value: registry.InstallationStatus, field: string): JobStatus | undefined {
+export function fromInstallationStatus(value: registry.InstallationStatus, field: string): JobStatus | undefined {
   if (value === InstallationStatus.INSTALLATION_STATUS_UNSPECIFIED) return undefined;
   const found = (Object.keys(TO_PROTO) as JobStatus[]).find((s) => TO_PROTO[s] === value);
   if (!found) throw invalidField(field, 'INVALID_STATUS', `${value} is not an InstallationStatus value`);
   return found;
 }
 
-/** A package row as a message. */
-export function packageToProto(row: PackageRow): registry.Package {
+/** A package record as a Package message. */
+export function toPackageMessage(row: PackageRecord): registry.Package {
   return {
     packageId: row.packageId,
     manifest: row.manifest,
@@ -55,13 +57,13 @@ const AUDIT_ACTIONS: Record<PackageAuditAction, registry.PackageAuditAction> = {
   VERSION_UNYANKED: registry.PackageAuditAction.PACKAGE_AUDIT_ACTION_VERSION_UNYANKED,
 };
 
-/** A package owner row as a message. */
-export function ownerToProto(row: PackageOwnerRow): registry.PackageOwner {
+/** A package owner record as a PackageOwner message. */
+export function toOwnerMessage(row: PackageOwnerRecord): registry.PackageOwner {
   return { did: row.ownerDid, addedBy: row.addedBy, addTime: row.addedAt };
 }
 
-/** An audit log row as a message. */
-export function auditEntryToProto(row: PackageAuditRow): registry.PackageAuditEntry {
+/** An audit log record as a PackageAuditEntry message. */
+export function toAuditEntryMessage(row: PackageAuditRecord): registry.PackageAuditEntry {
   return {
     action: AUDIT_ACTIONS[row.action],
     actorDid: row.actorDid,
@@ -72,13 +74,13 @@ export function auditEntryToProto(row: PackageAuditRow): registry.PackageAuditEn
   };
 }
 
-/** An installation row as a message (with logs when the row has them). */
-export function installationToProto(row: InstallationRow): registry.Installation {
+/** An installation record as an Installation message (with logs when the record has them). */
+export function toInstallationMessage(row: InstallationRecord): registry.Installation {
   return {
     jobId: row.jobId,
     packageId: row.packageId,
     targetNodeId: row.targetNodeId,
-    status: statusToProto(row.status),
+    status: toInstallationStatus(row.status),
     statusMessage: row.statusMessage ?? '',
     logs: row.logs ?? [],
     logCount: row.logCount,

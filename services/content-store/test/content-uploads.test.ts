@@ -8,8 +8,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
-import { DB_KINDS } from './support/database';
-import { bytesOf, expectFailure, failure, readAll, sha256, startTestContentStore, unary, upload, uploadMessages, type TestContentStore } from './support/content-store';
+import { DB_KINDS } from '@griot/test/support/database';
+import { bytesOf, expectFailure, failure, readAll, sha256, startTestContentStore, unary, upload, uploadMessages, type TestContentStore } from '@griot/test/support/content-store';
 
 const KiB = 1024;
 

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createTestDatabase, DB_KINDS, type TestDatabase } from '@griot/test/support/database';
-import { BLOB_DATA_TABLE, UPLOAD_PARTS_TABLE } from './database-tables';
-import { DatabaseBlobStore, DATABASE_CHUNK_BYTES, DEFAULT_DATABASE_MAX_BYTES } from './database-store';
-import { describeBlobStore, readAll, sha256Of } from './describe-blob-store';
-import { BlobTooLargeError } from './errors';
+import { BLOB_DATA_TABLE, UPLOAD_PARTS_TABLE } from '../../src/storage/database-tables';
+import { DatabaseBlobStore, DATABASE_CHUNK_BYTES, DEFAULT_DATABASE_MAX_BYTES } from '../../src/storage/database-store';
+import { describeBlobStore, readAll, sha256Of } from '../support/describe-blob-store';
+import { BlobTooLargeError } from '../../src/storage/errors';
 
 /** Large enough for the suite's 8 MiB round-trip. */
 const SUITE_MAX_BYTES = 16 * 1024 * 1024;

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { BlobStore } from './blob-store';
+import type { BlobStore } from '../../src/storage/blob-store';
 import {
   BlobNotFoundError,
   InvalidRangeError,
@@ -14,7 +14,7 @@ import {
   UploadOffsetAheadError,
   UploadSizeMismatchError,
   UploadWriterClosedError,
-} from './errors';
+} from '../../src/storage/errors';
 
 /** A store under test and how to inspect and dispose of it. */
 export interface BlobStoreFixture {

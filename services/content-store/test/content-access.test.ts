@@ -9,9 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { Metadata, status } from '@grpc/grpc-js';
 import { createCallerToken } from '@griot/did';
 import { content } from '@griot/proto';
-import { DB_KINDS } from './support/database';
-import { bytesOf, expectFailure, failure, readAll, sha256, startTestContentStore, upload, uploadMessages, type TestContentStore } from './support/content-store';
-import { callerAuth, CONTENT_AUDIENCE, newIdentity, type Identity } from './support/fixtures';
+import { DB_KINDS } from '@griot/test/support/database';
+import { bytesOf, expectFailure, failure, readAll, sha256, startTestContentStore, upload, uploadMessages, type TestContentStore } from '@griot/test/support/content-store';
+import { callerAuth, CONTENT_AUDIENCE, newIdentity, type Identity } from '@griot/test/support/fixtures';
 
 const STREAM = content.SerializerType.SERIALIZER_TYPE_STREAM;
 

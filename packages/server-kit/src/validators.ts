@@ -1,9 +1,14 @@
 /**
- * Checks of request values shared by every operation: UUIDs, digests, and
- * JSON objects (tags, serializer configurations). Each failure is
- * INVALID_ARGUMENT naming the field.
+ * The checks of request values both services share, with one set of
+ * ErrorInfo reasons: an empty required field is MISSING_FIELD; a value of the
+ * wrong shape is INVALID_SHA256, INVALID_UUID or INVALID_DID; text too long
+ * is TOO_LONG, text with a NUL (which PostgreSQL text cannot hold) is
+ * INVALID_CHARACTER; a bad JSON object is NOT_A_JSON_OBJECT,
+ * INVALID_JSON_VALUE, JSON_TOO_DEEP or JSON_TOO_LARGE. Each failure is
+ * INVALID_ARGUMENT with a BadRequest field violation naming the field.
  */
-import { invalidField } from '@griot/server-kit';
+import { DidError, parseDid } from '@griot/did';
+import { invalidField } from './errors';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -19,8 +24,18 @@ export interface JsonLimits {
 /** Default limits: 16 levels (protobuf decoding stops near 32 levels of Struct anyway), 64 KiB. */
 export const DEFAULT_JSON_LIMITS: JsonLimits = { maxDepth: 16, maxBytes: 64 * 1024 };
 
+/** Cuts long user input down for messages. */
+export function shorten(value: string, max = 80): string {
+  return value.length > max ? `${value.slice(0, max)}…` : value;
+}
+
 function show(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  return JSON.stringify(shorten(value));
+}
+
+/** True when `value` is a SHA-256 digest as 64 lowercase hexadecimal characters. */
+export function isSha256Hex(value: string): boolean {
+  return SHA256.test(value);
 }
 
 /** A required UUID, lowercased. @throws INVALID_ARGUMENT (MISSING_FIELD or INVALID_UUID). */
@@ -38,7 +53,7 @@ export function optionalUuid(field: string, value: string): string | undefined {
 /** A required SHA-256 digest. @throws INVALID_ARGUMENT (MISSING_FIELD or INVALID_SHA256). */
 export function requireSha256(field: string, value: string): string {
   if (value === '') throw invalidField(field, 'MISSING_FIELD', 'is required (64 lowercase hexadecimal characters)');
-  if (!SHA256.test(value)) throw invalidField(field, 'INVALID_SHA256', `is not a SHA-256 digest (64 lowercase hexadecimal characters): ${show(value)}`);
+  if (!isSha256Hex(value)) throw invalidField(field, 'INVALID_SHA256', `is not a SHA-256 digest (64 lowercase hexadecimal characters): ${show(value)}`);
   return value;
 }
 
@@ -47,11 +62,45 @@ export function optionalSha256(field: string, value: string): string | undefined
   return value === '' ? undefined : requireSha256(field, value);
 }
 
-/** A required non-empty string. */
+/** A required non-empty string. @throws INVALID_ARGUMENT (MISSING_FIELD, TOO_LONG or INVALID_CHARACTER). */
 export function requireText(field: string, value: string, maxLength = 1024): string {
   if (value === '') throw invalidField(field, 'MISSING_FIELD', 'is required');
-  if (value.length > maxLength) throw invalidField(field, 'TOO_LONG', `is longer than ${maxLength} characters`);
+  return requireNoNul(field, requireMaxLength(field, value, maxLength));
+}
+
+/**
+ * Text, possibly empty, of at most `maxLength` characters.
+ * @throws INVALID_ARGUMENT TOO_LONG, with the length and the limit as metadata.
+ */
+export function requireMaxLength(field: string, value: string, maxLength: number): string {
+  if (value.length > maxLength) {
+    throw invalidField(field, 'TOO_LONG', `is ${value.length} characters long, at most ${maxLength} allowed`, { length: value.length, limit: maxLength });
+  }
+  return value;
+}
+
+/**
+ * Free text, possibly empty, bound for a PostgreSQL text column, which cannot hold NUL.
+ * @throws INVALID_ARGUMENT INVALID_CHARACTER.
+ */
+export function requireNoNul(field: string, value: string): string {
   if (value.includes('\u0000')) throw invalidField(field, 'INVALID_CHARACTER', 'contains a NUL character');
+  return value;
+}
+
+/**
+ * A required Ed25519 did:key.
+ * @param what - What the field holds, for the message of an empty one (default `a did:key`).
+ * @throws INVALID_ARGUMENT (MISSING_FIELD or INVALID_DID).
+ */
+export function requireDid(field: string, value: string, what = 'a did:key'): string {
+  if (value === '') throw invalidField(field, 'MISSING_FIELD', `is required (${what})`);
+  try {
+    parseDid(value);
+  } catch (err) {
+    if (!(err instanceof DidError)) throw err;
+    throw invalidField(field, 'INVALID_DID', `${show(value)} is not an Ed25519 did:key: ${err.message}`);
+  }
   return value;
 }
 

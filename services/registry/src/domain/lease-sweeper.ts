@@ -11,8 +11,8 @@
  * readers read them); a job that fails even so is logged and skipped until
  * the next tick, and the sweep goes on with the next job.
  */
-import type { Logger } from '@griot/server-kit';
-import type { InstallationRow, InstallationsRepository } from '../repository/installations-repository';
+import { Periodic, type Logger } from '@griot/server-kit';
+import type { InstallationRecord, InstallationsRepository } from '../repository/installations-repository';
 
 /** Jobs read per batch of a sweep. */
 export const SWEEP_BATCH = 100;
@@ -20,25 +20,19 @@ export const SWEEP_BATCH = 100;
 /** Batches per tick at most (the rest waits for the next tick). */
 export const SWEEP_MAX_BATCHES = 20;
 
-/** A running sweeper. */
-export interface LeaseSweeper {
-  /** Sweeps once now (tests, and the timer); resolves with the number of jobs changed. */
-  sweep(): Promise<number>;
-  /** Stops the timer and waits for a sweep in progress. */
-  stop(): Promise<void>;
-}
-
 /** What a sweeper needs. */
 export interface LeaseSweeperOptions {
-  intervalMs: number;
+  /** Claims a job gets before an expired lease fails it. */
   maxAttempts: number;
+  /** Where expiries and failures are logged. */
   logger: Logger;
+  /** Told how many jobs a sweep changed, when it changed any. */
   onExpired?: (count: number) => void;
 }
 
 /** One sweep: every expired lease, job by job; failures are logged and skipped. */
-export async function sweepExpiredLeases(repository: InstallationsRepository, options: Omit<LeaseSweeperOptions, 'intervalMs'>): Promise<InstallationRow[]> {
-  const changed: InstallationRow[] = [];
+export async function sweepExpiredLeases(repository: InstallationsRepository, options: LeaseSweeperOptions): Promise<InstallationRecord[]> {
+  const changed: InstallationRecord[] = [];
   const skipped: string[] = [];
   for (let batch = 0; batch < SWEEP_MAX_BATCHES; batch++) {
     const jobIds = await repository.findExpiredLeases(SWEEP_BATCH, skipped);
@@ -52,7 +46,7 @@ export async function sweepExpiredLeases(repository: InstallationsRepository, op
   return changed;
 }
 
-async function expireOne(repository: InstallationsRepository, jobId: string, options: Omit<LeaseSweeperOptions, 'intervalMs'>): Promise<InstallationRow | undefined | 'failed'> {
+async function expireOne(repository: InstallationsRepository, jobId: string, options: LeaseSweeperOptions): Promise<InstallationRecord | undefined | 'failed'> {
   try {
     return await repository.expireLease(jobId, options.maxAttempts, true);
   } catch (err) {
@@ -66,32 +60,41 @@ async function expireOne(repository: InstallationsRepository, jobId: string, opt
   }
 }
 
-/** Starts sweeping every `intervalMs`. */
-export function startLeaseSweeper(repository: InstallationsRepository, options: LeaseSweeperOptions): LeaseSweeper {
-  let running: Promise<number> | undefined;
-  const sweep = (): Promise<number> => {
-    running ??= sweepExpiredLeases(repository, options)
-      .then((rows) => {
-        for (const row of rows) options.logger.info({ jobId: row.jobId, status: row.status, attempts: row.attempts }, 'installation lease expired');
-        if (rows.length > 0) options.onExpired?.(rows.length);
-        return rows.length;
-      })
-      .catch((err: unknown) => {
-        options.logger.warn({ err }, 'lease sweep failed; retrying on the next tick');
-        return 0;
-      })
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
-  };
-  const timer = setInterval(() => void sweep(), options.intervalMs);
-  timer.unref();
-  return {
-    sweep,
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+/** Sweeps expired leases: once on demand, and every interval once started. */
+export class LeaseSweeper {
+  private readonly periodic = new Periodic(async () => {
+    try {
+      const rows = await sweepExpiredLeases(this.repository, this.options);
+      for (const row of rows) this.options.logger.info({ jobId: row.jobId, status: row.status, attempts: row.attempts }, 'installation lease expired');
+      if (rows.length > 0) this.options.onExpired?.(rows.length);
+      return rows.length;
+    } catch (err) {
+      this.options.logger.warn({ err }, 'lease sweep failed; retrying on the next tick');
+      return 0;
+    }
+  });
+
+  /**
+   * @param repository - The installations.
+   * @param options - Attempts, logger and expiry counter.
+   */
+  constructor(
+    private readonly repository: InstallationsRepository,
+    private readonly options: LeaseSweeperOptions,
+  ) {}
+
+  /** Sweeps once now (a sweep already running is joined, not repeated); resolves with the number of jobs changed. */
+  sweep(): Promise<number> {
+    return this.periodic.run();
+  }
+
+  /** Sweeps every `intervalMs` from now on. */
+  start(intervalMs: number): void {
+    this.periodic.every(intervalMs, () => void this.sweep());
+  }
+
+  /** Stops the timer and waits for a sweep in progress. */
+  stop(): Promise<void> {
+    return this.periodic.stop();
+  }
 }

@@ -1,12 +1,13 @@
 /**
- * The sweeper: expires abandoned uploads (their staged bytes and record),
+ * The blob sweeper: expires abandoned uploads (their staged bytes and record),
  * deletes blobs that nothing references once their pin has passed, and
  * finishes deletions a stopped process left half done. It runs at start and
  * then every configured interval; every step is safe to run concurrently
  * with requests and with other replicas' sweepers.
  */
-import { blobRepository } from '../repository/blob-repository';
-import { uploadRepository } from '../repository/upload-repository';
+import { Periodic } from '@griot/server-kit';
+import { blobsRepository } from '../repository/blobs-repository';
+import { uploadsRepository } from '../repository/uploads-repository';
 import type { ContentDeps } from './content-deps';
 import { deleteMarked } from './manifests';
 import type { Uploads } from './uploads';
@@ -26,10 +27,9 @@ export interface SweepReport {
   finishedDeletions: number;
 }
 
-/** Runs sweeps. */
-export class Sweeper {
-  private running?: Promise<SweepReport>;
-  private timer?: NodeJS.Timeout;
+/** Sweeps blobs and uploads: once on demand, and every interval once started. */
+export class BlobSweeper {
+  private readonly periodic = new Periodic(() => this.run());
 
   /**
    * @param deps - Database, storages, clock.
@@ -42,10 +42,7 @@ export class Sweeper {
 
   /** Sweeps once (a sweep already running is joined, not repeated). */
   sweep(): Promise<SweepReport> {
-    this.running ??= this.run().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.periodic.run();
   }
 
   /** Sweeps now in the background, then every `intervalMs`. */
@@ -59,31 +56,29 @@ export class Sweeper {
       );
     };
     tick();
-    this.timer = setInterval(tick, intervalMs);
-    this.timer.unref();
+    this.periodic.every(intervalMs, tick);
   }
 
   /** Stops the timer and waits for a running sweep. */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   private async run(): Promise<SweepReport> {
     const { db } = this.deps;
     const now = this.deps.clock();
-    const stuck = await blobRepository.findStuckDeletions(db, new Date(now.getTime() - STUCK_DELETION_MS), BATCH);
+    const stuck = await blobsRepository.findStuckDeletions(db, new Date(now.getTime() - STUCK_DELETION_MS), BATCH);
     const finishedDeletions = await deleteMarked(this.deps, stuck);
 
     let expiredUploads = 0;
-    for (const upload of await uploadRepository.findExpired(db, now, BATCH)) {
+    for (const upload of await uploadsRepository.findExpired(db, now, BATCH)) {
       // A stream writing it, in any replica, holds its lock: leave it alone.
       const held = await this.uploads.hold(upload.uploadId);
       if (!held) continue;
       try {
         // The record goes first: a client resuming from now on starts afresh
         // rather than writing into staging that is about to be removed.
-        if (!(await uploadRepository.removeIfExpired(db, upload.uploadId, now))) continue;
+        if (!(await uploadsRepository.removeIfExpired(db, upload.uploadId, now))) continue;
         expiredUploads += 1;
         if (upload.complete) continue;
         try {
@@ -96,8 +91,8 @@ export class Sweeper {
       }
     }
 
-    const candidates = await blobRepository.findCollectable(db, now, BATCH);
-    const marked = candidates.length === 0 ? [] : await db.transaction((trx) => blobRepository.markUnreferenced(trx, candidates, now));
+    const candidates = await blobsRepository.findCollectable(db, now, BATCH);
+    const marked = candidates.length === 0 ? [] : await db.transaction((trx) => blobsRepository.markUnreferenced(trx, candidates, now));
     const deletedBlobs = await deleteMarked(this.deps, marked);
     this.deps.metrics?.blobsSwept.inc(deletedBlobs);
     this.deps.metrics?.uploadsExpired.inc(expiredUploads);

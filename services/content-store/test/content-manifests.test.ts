@@ -8,8 +8,8 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
-import { DB_KINDS } from './support/database';
-import { bytesOf, expectFailure, readAll, sha256, startTestContentStore, unary, upload, uploadMessages, type TestContentStore } from './support/content-store';
+import { DB_KINDS } from '@griot/test/support/database';
+import { bytesOf, expectFailure, readAll, sha256, startTestContentStore, unary, upload, uploadMessages, type TestContentStore } from '@griot/test/support/content-store';
 
 const KiB = 1024;
 const VALUE = content.SerializerType.SERIALIZER_TYPE_VALUE;

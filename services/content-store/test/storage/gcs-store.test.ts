@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Storage } from '@google-cloud/storage';
 import { startGcsTestServer, type GcsTestServer } from '@griot/test/gcs-server';
-import { describeBlobStore, readAll, sha256Of } from './describe-blob-store';
-import { UploadOffsetUnalignedError } from './errors';
-import { GcsBlobStore } from './gcs-store';
+import { describeBlobStore, readAll, sha256Of } from '../support/describe-blob-store';
+import { UploadOffsetUnalignedError } from '../../src/storage/errors';
+import { GcsBlobStore } from '../../src/storage/gcs-store';
 
 const BUCKET = 'griot-content';
 

@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeBlobStore, readAll, sha256Of } from './describe-blob-store';
-import { FileBlobStore } from './file-store';
-import type { FileUploadWriter } from './file-upload-writer';
+import { describeBlobStore, readAll, sha256Of } from '../support/describe-blob-store';
+import { FileBlobStore } from '../../src/storage/file-store';
+import type { FileUploadWriter } from '../../src/storage/file-upload-writer';
 
 async function stagedFiles(root: string, uploadId: string): Promise<string[]> {
   const names = await readdir(join(root, 'uploads')).catch(() => [] as string[]);

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
-import { DB_KINDS } from './support/database';
-import { bytesOf, expectFailure, failure, readAll, sha256, startTestContentStore, unary, upload, uploadMessages, type TestContentStore } from './support/content-store';
+import { DB_KINDS } from '@griot/test/support/database';
+import { bytesOf, expectFailure, failure, readAll, sha256, startTestContentStore, unary, upload, uploadMessages, type TestContentStore } from '@griot/test/support/content-store';
 
 const KiB = 1024;
 const CHUNK_LIMIT = 64 * KiB;
@@ -119,7 +119,7 @@ interface ManifestCase {
 // shape decode as unknown fields of an empty Struct). What can be wrong
 // inside a Struct is tested here (non-finite numbers, NUL characters, depth;
 // a Value with no kind is dropped by the generated decoder); the domain's object check itself is unit-tested in
-// services/content-store/src/domain/validation.test.ts.
+// packages/server-kit/src/validators.test.ts.
 const deep = (n: number): Record<string, unknown> => (n === 0 ? { leaf: true } : { d: deep(n - 1) });
 const MANIFEST_CASES: ManifestCase[] = [
   { name: 'a missing class_id', request: { classId: '' }, reason: 'MISSING_FIELD', message: /class_id: is required/ },

@@ -10,9 +10,9 @@
 import { randomUUID } from 'node:crypto';
 import { credentials, status } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
-import { callerInterceptor, CONTENT_AUDIENCE } from './support/fixtures';
-import { DB_KINDS } from './support/database';
-import { bytesOf, expectFailure, startTestContentStore, unary, upload, uploadMessages, type TestContentStore } from './support/content-store';
+import { callerInterceptor, CONTENT_AUDIENCE } from '@griot/test/support/fixtures';
+import { DB_KINDS } from '@griot/test/support/database';
+import { bytesOf, expectFailure, startTestContentStore, unary, upload, uploadMessages, type TestContentStore } from '@griot/test/support/content-store';
 
 describe.each(DB_KINDS)('content store limits on %s', (kind) => {
   let t: TestContentStore;
@@ -109,5 +109,21 @@ describe.each(DB_KINDS)('upload streams per connection on %s', (kind) => {
     }
     call.end();
     await answer;
+  });
+});
+
+describe('a raised CONTENT_MAX_TAGS_BYTES', () => {
+  let t: TestContentStore;
+  beforeAll(async () => {
+    t = await startTestContentStore(DB_KINDS[0]!, { CONTENT_MAX_TAGS_BYTES: '128KiB' });
+  });
+  afterAll(() => t.close());
+
+  it('is the limit, not the 64 KiB every other JSON field has', async () => {
+    const create = (tags: Record<string, unknown>) =>
+      unary(t.client, 'createManifest', { classId: randomUUID(), unpackerName: 'labox.unpacker@v1', tags, contents: [], manifestId: '' }).then((r) => r.manifest!);
+    expect((await create({ note: 'x'.repeat(100_000) })).tags).toEqual({ note: 'x'.repeat(100_000) });
+    const f = await expectFailure(create({ note: 'x'.repeat(140_000) }));
+    expect(f).toMatchObject({ code: status.RESOURCE_EXHAUSTED, reason: 'TAGS_TOO_LARGE', metadata: { max: '131072' } });
   });
 });

@@ -4,7 +4,7 @@
  * checkpoint interval while the job runs, and a final status always ends
  * the stream's writes (the repository checkpoints it).
  */
-import type { InstallationRow, InstallationsRepository } from '../repository/installations-repository';
+import type { InstallationRecord, InstallationsRepository } from '../repository/installations-repository';
 import { ReportSession } from './report-session';
 
 interface AppendCall {
@@ -18,7 +18,7 @@ interface AppendCall {
 function fakeInstallationsRepository(): { repository: InstallationsRepository; appends: AppendCall[] } {
   const appends: AppendCall[] = [];
   let count = 0;
-  const row = (): InstallationRow => ({
+  const row = (): InstallationRecord => ({
     jobId: 'job',
     packageId: 'p',
     targetNodeId: 'did:key:n',
@@ -38,7 +38,7 @@ function fakeInstallationsRepository(): { repository: InstallationsRepository; a
     async appendReport(input: { lines: string[]; status?: string; checkpoint?: boolean }) {
       appends.push({ lines: input.lines, status: input.status, checkpoint: input.checkpoint, at: Date.now() });
       count += input.lines.length;
-      return { ...row(), status: (input.status as InstallationRow['status']) ?? 'running' };
+      return { ...row(), status: (input.status as InstallationRecord['status']) ?? 'running' };
     },
     async renewLease() {
       return true;

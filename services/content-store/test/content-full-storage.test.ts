@@ -8,32 +8,16 @@
  *
  * Needs root (mount); defined only where a tmpfs can be mounted.
  */
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, status } from '@grpc/grpc-js';
 import { health } from '@griot/proto';
-import { DB_KINDS } from './support/database';
-import { bytesOf, expectFailure, sha256, startTestContentStore, unary, upload, uploadMessages, type TestContentStore } from './support/content-store';
+import { DB_KINDS } from '@griot/test/support/database';
+import { canMountTmpfs, mountTmpfs, resizeTmpfs, unmountTmpfs } from '@griot/test/support/tmpfs';
+import { bytesOf, expectFailure, sha256, startTestContentStore, unary, upload, uploadMessages, type TestContentStore } from '@griot/test/support/content-store';
 
 const KiB = 1024;
-
-function canMountTmpfs(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  const probe = mkdtempSync(join(tmpdir(), 'griot-tmpfs-probe-'));
-  try {
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe]).status !== 0) return false;
-    spawnSync('umount', [probe]);
-    return true;
-  } finally {
-    rmdirSync(probe);
-  }
-}
-
-const mount = (dir: string, size: string) => expect(spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' }).stderr).toBe('');
-const remount = (dir: string, size: string) => expect(spawnSync('mount', ['-o', `remount,size=${size}`, dir], { encoding: 'utf8' }).stderr).toBe('');
 
 if (canMountTmpfs()) {
   describe.each(DB_KINDS)('a full file storage on %s', (kind) => {
@@ -43,11 +27,11 @@ if (canMountTmpfs()) {
       t = await startTestContentStore(kind, { CONTENT_UPLOAD_SYNC_BYTES: '64KiB', CONTENT_FILE_DIRECT_IO: 'off' });
       blobs = join(t.dataDir, 'content-store', 'blobs');
       mkdirSync(blobs, { recursive: true });
-      mount(blobs, '256k');
+      mountTmpfs(blobs, '256k');
     });
     afterAll(async () => {
       // Detached at once (lazily, should the service still hold a file there), before the data folder is removed.
-      spawnSync('umount', ['-l', blobs]);
+      unmountTmpfs(blobs);
       await t.close();
     });
 
@@ -70,7 +54,7 @@ if (canMountTmpfs()) {
         checker.close();
       }
 
-      remount(blobs, '4m');
+      resizeTmpfs(blobs, '4m');
       const rest = uploadMessages(data.subarray(kept.committedSize), { uploadId, sha256: sha256(data), size: data.length }, { chunk: 32 * KiB, offset: kept.committedSize });
       const done = await upload(t.client, rest);
       expect(done).toMatchObject({ uploadId, complete: true, committedSize: data.length });

@@ -2,7 +2,7 @@
  * SQL of the Labox tables `labox_manifests` and `labox_contents`.
  */
 import type { Knex } from 'knex';
-import { withSqlErrors } from '@griot/server-kit';
+import { keysetAfterSql, keysetOrderSql, keysetTimeSql, withSqlErrors, type Keyset, type KeysetCursor } from '@griot/server-kit';
 
 /** How a serializer produced its bytes. */
 export type SerializerKind = 'value' | 'stream';
@@ -72,13 +72,11 @@ export interface ManifestFilter {
   createdBefore?: Date;
 }
 
-/** The position after the last manifest of a page. */
-export interface ManifestCursor {
-  /** created_at of the last row, in UTC with microseconds. */
-  t: string;
-  /** id of the last row. */
-  id: string;
-}
+/** The order of manifest lists: (created_at, id), oldest first; cursors hold created_at in UTC ISO 8601 with microseconds. */
+export const MANIFEST_KEYSET: Keyset = { time: 'created_at', id: 'id', idType: 'uuid', order: 'asc', timeFormat: 'iso', idPattern: /^[0-9a-f-]{36}$/ };
+
+/** The position after the last manifest of a page of {@link MANIFEST_KEYSET}. */
+export type ManifestCursor = KeysetCursor;
 
 interface ManifestRow {
   id: string;
@@ -108,7 +106,7 @@ interface ContentRow {
 }
 
 const MANIFEST_COLUMNS = `id, created_at, class_id, unpacker_name, tags, creator_did,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_time`;
+  ${keysetTimeSql(MANIFEST_KEYSET)} AS cursor_time`;
 const CONTENT_COLUMNS = `id, created_at, manifest_id, content_key, content_type, content_encoding, content_size, content_hash,
   content_hash_algorithm, serializer_name, serializer_config, serializer_type, storage_name, storage_config`;
 const RESOURCE = { resourceType: 'griot.content.v1.Manifest' };
@@ -160,7 +158,7 @@ async function contentsOf(db: Knex, manifestIds: string[]): Promise<Map<string, 
 }
 
 /** The SQL of manifests and contents. */
-export const manifestRepository = {
+export const manifestsRepository = {
   /**
    * Inserts a manifest and its contents (call inside a transaction). With an
    * `id` that is taken, inserts nothing and answers undefined: `ON CONFLICT DO
@@ -280,8 +278,9 @@ export const manifestRepository = {
       bindings.push(filter.createdBefore);
     }
     if (after) {
-      where.push('(created_at, id) > (?::timestamptz, ?::uuid)');
-      bindings.push(after.t, after.id);
+      const keyset = keysetAfterSql(MANIFEST_KEYSET, after);
+      where.push(keyset.sql);
+      bindings.push(...keyset.bindings);
     }
     // Each row's size as an answer would carry it (tags and contents, as JSON and text, plus 256 bytes each), without reading the contents.
     const { rows } = await db.raw<{ rows: (ManifestRow & { approx_bytes: string | number })[] }>(
@@ -291,7 +290,7 @@ export const manifestRepository = {
                            + octet_length(COALESCE(c.storage_config::text, '')) + 256)
                   FROM labox_contents c WHERE c.manifest_id = labox_manifests.id), 0) AS approx_bytes
          FROM labox_manifests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY created_at, id LIMIT ?`,
+        ORDER BY ${keysetOrderSql(MANIFEST_KEYSET)} LIMIT ?`,
       [...bindings, limit + 1],
     );
     // A page ends early (with more to read) rather than pass `maxBytes`; it always holds one manifest.

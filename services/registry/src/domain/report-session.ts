@@ -9,9 +9,12 @@
  * by the claim's attempt number, so an agent whose lease expired cannot write
  * over a newer claim.
  */
-import { failedPrecondition, invalidField, resourceExhausted } from '@griot/server-kit';
-import { assertReportable, isTerminal, type JobStatus } from '../domain/installation-state';
-import type { InstallationRow, InstallationsRepository } from '../repository/installations-repository';
+import { failedPrecondition, requireMaxLength, requireNoNul, resourceExhausted } from '@griot/server-kit';
+import { assertReportable, isTerminal, type JobStatus } from './installation-state';
+import type { InstallationRecord, InstallationsRepository } from '../repository/installations-repository';
+
+/** Longest status message, in characters. */
+const MAX_STATUS_MESSAGE_LENGTH = 4096;
 
 /** Limits and timings of a report session. */
 export interface ReportSessionOptions {
@@ -43,7 +46,7 @@ export class ReportSession {
   private failure?: unknown;
   private flushTimer?: NodeJS.Timeout;
   private readonly renewTimer: NodeJS.Timeout;
-  private last?: InstallationRow;
+  private last?: InstallationRecord;
   private lastWrite = Date.now();
   private lastCheckpoint = Date.now();
   /** The lines of the write being made (for the limit's message). */
@@ -79,14 +82,9 @@ export class ReportSession {
         status: this.final,
       });
     }
-    lines.forEach((line, i) => {
-      if (line.length > this.options.maxLineLength) {
-        throw invalidField(`log_lines[${i}]`, 'LOG_LINE_TOO_LONG', `is ${line.length} characters long, at most ${this.options.maxLineLength} allowed`);
-      }
-      if (line.includes('\u0000')) throw invalidField(`log_lines[${i}]`, 'INVALID_LOG_LINE', 'contains a NUL character, which a log line cannot hold');
-    });
+    lines.forEach((line, i) => requireNoNul(`log_lines[${i}]`, requireMaxLength(`log_lines[${i}]`, line, this.options.maxLineLength)));
     if (status !== undefined) assertReportable(status);
-    if (statusMessage.length > 4096) throw invalidField('status_message', 'STATUS_MESSAGE_TOO_LONG', `is ${statusMessage.length} characters long, at most 4096 allowed`);
+    requireMaxLength('status_message', statusMessage, MAX_STATUS_MESSAGE_LENGTH);
     this.buffer.push(...lines);
     if (status !== undefined && isTerminal(status)) {
       this.final = status;
@@ -103,7 +101,7 @@ export class ReportSession {
   }
 
   /** Writes what is buffered and answers the job as it is now. */
-  async close(): Promise<InstallationRow> {
+  async close(): Promise<InstallationRecord> {
     await this.flush();
     this.dispose();
     this.throwIfFailed();
