@@ -99,7 +99,7 @@ export function requireDid(field: string, value: string, what = 'a did:key'): st
     parseDid(value);
   } catch (err) {
     if (!(err instanceof DidError)) throw err;
-    throw invalidField(field, 'INVALID_DID', `${show(value)} is not an Ed25519 did:key: ${err.message}`);
+    throw invalidField(field, 'INVALID_DID', `${show(value)} is not an Ed25519 did:key (${err.message})`);
   }
   return value;
 }
