@@ -12,16 +12,14 @@
  * made by the first replica that starts.
  */
 import type { Knex } from 'knex';
+import { createServerKitTables, dropServerKitTables } from '../server-kit-tables';
 
 /** Creates `used_tokens` and `service_keys`. */
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw('CREATE TABLE used_tokens (token_key TEXT PRIMARY KEY, expires_at TIMESTAMPTZ NOT NULL)');
-  await knex.raw('CREATE INDEX idx_used_tokens_expires_at ON used_tokens (expires_at)');
-  await knex.raw('CREATE TABLE service_keys (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT NOW())');
+  await createServerKitTables(knex);
 }
 
 /** Drops both tables. */
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw('DROP TABLE IF EXISTS service_keys');
-  await knex.raw('DROP TABLE IF EXISTS used_tokens');
+  await dropServerKitTables(knex);
 }
