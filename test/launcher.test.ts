@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { health } from '@griot/proto';
 import { spawnTs, waitForExit, waitForLogLine } from '@griot/test/support/process';
+import { processAlive } from '@griot/postgres-server';
+import { waitUntilGone } from '@griot/test/support/kill-tree';
 
 const { SERVING, NOT_SERVING } = health.HealthCheckResponse_ServingStatus;
 
@@ -33,22 +35,6 @@ function postmasterPid(): number {
   return Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
 
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-async function waitUntilGone(pid: number, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (running(pid)) {
-    if (Date.now() > deadline) throw new Error(`process ${pid} still runs after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 it('starts both services wired together and stops gracefully on SIGTERM', async () => {
@@ -56,7 +42,7 @@ it('starts both services wired together and stops gracefully on SIGTERM', async 
   const exited = waitForExit(child);
   const ready = await waitForLogLine(child, 'griot is ready');
   const postgres = postmasterPid();
-  expect(running(postgres)).toBe(true);
+  expect(processAlive(postgres)).toBe(true);
   const registryAddr = String(ready.registry);
   const contentAddr = String(ready.contentStore);
   expect(registryAddr).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -82,7 +68,7 @@ it('starts both services wired together and stops gracefully on SIGTERM', async 
   expect(result.stdout).toContain('"msg":"starting the embedded database"');
   expect(result.stdout).toContain('"msg":"applying migrations"');
   // Stopped with the launcher, not left to the watchdog.
-  expect(running(postgres)).toBe(false);
+  expect(processAlive(postgres)).toBe(false);
 });
 
 it('refuses a second launcher on the same data folder with a clear error, and keeps the first one serving', async () => {
@@ -130,7 +116,7 @@ it('stops the content store and the embedded server when the registry cannot sta
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`griot: failed to start: .*127\\.0\\.0\\.1:${port}`));
     // Stopped by the launcher before it exited, not left to the watchdog.
-    expect(running(postgres)).toBe(false);
+    expect(processAlive(postgres)).toBe(false);
   } finally {
     busy.close();
   }

@@ -5,6 +5,7 @@
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { processAlive } from '@griot/postgres-server';
 
 /**
  * [pid, parent pid] of every process: from /proc on Linux (a slim container
@@ -61,4 +62,13 @@ export async function killTree(child: ChildProcess, signal: NodeJS.Signals = 'SI
     }
   }
   await exited;
+}
+
+/** Resolves once process `pid` is gone (polling every 50 ms); rejects after `timeoutMs`. */
+export async function waitUntilGone(pid: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (processAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} still runs after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -5,7 +5,7 @@
  */
 import { findBinaries } from './binaries';
 
-export { startPostgresServer, DataFolderInUseError, PASSWORD_FILE, type PostgresServer, type PostgresServerOptions } from './server';
+export { startPostgresServer, DataFolderInUseError, PASSWORD_FILE, processAlive, type PostgresServer, type PostgresServerOptions } from './server';
 
 /** Whether this machine can run the embedded server, and if not, why. */
 export function embeddedPostgresAvailable(): { ok: true } | { ok: false; reason: string } {

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { DataFolderInUseError, embeddedPostgresAvailable, PASSWORD_FILE, startPostgresServer, type PostgresServer } from './index';
+import { DataFolderInUseError, embeddedPostgresAvailable, PASSWORD_FILE, processAlive, startPostgresServer, type PostgresServer } from './index';
+import { waitUntilGone } from '@griot/test/support/kill-tree';
 
 const REPO_ROOT = join(__dirname, '..', '..', '..');
 
@@ -42,23 +43,6 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string): Pro
   }
 }
 
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-async function waitUntilGone(pid: number, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (running(pid)) {
-    if (Date.now() > deadline) throw new Error(`process ${pid} still runs after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 it('is available on this machine', () => {
   expect(embeddedPostgresAvailable()).toEqual({ ok: true });
 });
@@ -80,7 +64,7 @@ it('makes a cluster, creates a database, serves it over TCP with its password on
   await expect(query(`postgres://postgres:wrong@127.0.0.1:${server.port}/app`, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
 
   await server.stop();
-  expect(running(server.pid)).toBe(false);
+  expect(processAlive(server.pid)).toBe(false);
 });
 
 it('keeps its data across a restart', async () => {
@@ -119,7 +103,7 @@ it('does not outlive the Node.js process that started it, even when that one is 
     holder.once('exit', (code) => reject(new Error(`the holder exited (${code}) before starting the server`)));
   });
   const { pid } = JSON.parse(line) as { pid: number };
-  expect(running(pid)).toBe(true);
+  expect(processAlive(pid)).toBe(true);
 
   holder.kill('SIGKILL');
   await waitUntilGone(pid);

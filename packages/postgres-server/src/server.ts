@@ -172,11 +172,12 @@ function removeAbandonedStaging(dataDir: string): void {
   for (const name of readdirSync(dirname(dataDir))) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length).replace(/\.password$/, ''));
-    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) rmSync(join(dirname(dataDir), name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) rmSync(join(dirname(dataDir), name), { recursive: true, force: true });
   }
 }
 
-function alive(pid: number): boolean {
+/** True while a process with this pid exists (one of another user's counts: signalling it is refused, not unknown). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
