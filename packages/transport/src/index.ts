@@ -2,7 +2,8 @@
  * Every place Griot reaches past grpc-js's public API, in one package: the
  * server's HTTP/2 flow-control window, the stream buffer of a call, the
  * copy-free codecs of the two messages that carry bulk bytes, and the
- * hand-written HTTP/2 client of `ContentService/UploadBlob`. Each relies on
+ * hand-written HTTP/2 client of `ContentService/UploadBlob`, and responses
+ * framed once for many calls. Each relies on
  * something grpc-js or Node does not promise, and each has a test here that
  * fails when an upgrade takes it away.
  * @packageDocumentation
@@ -20,3 +21,5 @@ export {
   type UploadBlobCallOptions,
   type UploadBlobCallback,
 } from './upload-blob-client';
+/** Server responses framed once, however many calls send them (one log batch to many watchers). */
+export { framedMessage, installFramedResponses } from './framed-responses';

@@ -7,6 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import { registry } from '@griot/proto';
 import type { CallerAuthenticator, ServiceHandlers } from '@griot/server-kit';
+import { framedMessage } from '@griot/transport';
 import type { Installations, ReportMessage } from '../domain/installations';
 import type { JobFeeds } from '../events/job-feeds';
 import { toInstallationMessage, toPackageMessage, fromInstallationStatus, toInstallationStatus } from './messages';
@@ -98,8 +99,9 @@ export function installationHandlers(deps: InstallationHandlerDeps): Handlers {
 }
 
 /**
- * The registry's service definition, with watch responses encoded once per
- * message object: a log batch shared by many watchers is serialized once.
+ * The registry's service definition, with watch responses encoded and framed
+ * once per message object: a log batch shared by many watchers is serialized
+ * once, and each watch sends those same bytes without a copy of its own.
  */
 export function registryDefinition(): typeof registry.RegistryServiceService {
   const base = registry.RegistryServiceService;
@@ -111,7 +113,7 @@ export function registryDefinition(): typeof registry.RegistryServiceService {
       responseSerialize(value: registry.WatchInstallationResponse): Buffer {
         let bytes = encoded.get(value);
         if (!bytes) {
-          bytes = base.watchInstallation.responseSerialize(value);
+          bytes = framedMessage(base.watchInstallation.responseSerialize(value));
           encoded.set(value, bytes);
         }
         return bytes;
