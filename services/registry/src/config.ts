@@ -68,8 +68,12 @@ export const registryConfigSpec = {
    * (`installation.install_order`) and the agent reads each with GetPackage.
    */
   REGISTRY_MAX_CLAIM_PACKAGE_BYTES: vars.bytes('1MiB', { min: 0, max: 3 * 1024 * 1024 }),
-  /** How long reported log lines are buffered before they are written (one UPDATE per batch). */
-  REGISTRY_LOG_FLUSH_INTERVAL: vars.duration('25ms', { min: 1, max: 10_000 }),
+  /**
+   * Least time between two writes of a job's reported log lines (one INSERT
+   * and UPDATE per batch), and the longest a line waits: a line that comes
+   * when the last write began longer ago than this is written at once.
+   */
+  REGISTRY_LOG_FLUSH_INTERVAL: vars.duration('10ms', { min: 1, max: 10_000 }),
   /** How many buffered log lines force a write. */
   REGISTRY_LOG_FLUSH_LINES: vars.integer(500, { min: 1, max: 100_000 }),
   /**

@@ -1,5 +1,6 @@
 /**
- * ReportSession against a fake repository: lines are written in batches,
+ * ReportSession against a fake repository: lines are written at once after
+ * a quiet interval and in batches within one,
  * the log is checkpointed into `installations.logs` at most once per
  * checkpoint interval while the job runs, and a final status always ends
  * the stream's writes (the repository checkpoints it).
@@ -80,6 +81,18 @@ describe('ReportSession', () => {
     for (let i = 1; i < checkpoints.length; i++) expect(checkpoints[i]!.at - checkpoints[i - 1]!.at).toBeGreaterThanOrEqual(55);
     expect(appends.filter((a) => !a.checkpoint).length).toBeGreaterThan(0);
     expect(appends[appends.length - 1]).toMatchObject({ status: 'completed', lines: ['end'] });
+  });
+
+  it('writes a line at once when no write began within the interval, and batches the lines that follow it', async () => {
+    const { repository, appends } = fakeInstallationsRepository();
+    // An interval no test run outlasts: whatever comes after the first write waits for the close.
+    const session = new ReportSession(repository, 'job', 1, { leaseMs: 60_000, flushIntervalMs: 600_000, flushLines: 1000, maxLineLength: 100, checkpointIntervalMs: 600_000 });
+    await session.accept(['first'], undefined, '');
+    await session.accept(['second'], undefined, '');
+    await session.accept(['third'], undefined, '');
+    await session.close();
+    expect(appends.map((a) => a.lines)).toEqual([['first'], ['second', 'third']]);
+    session.dispose();
   });
 
   it('does not checkpoint a short report before its final status', async () => {

@@ -1,8 +1,11 @@
 /**
- * One agent's report stream on one claimed job: log lines are buffered and
- * written in batches (one statement and one NOTIFY per batch, every flush
- * interval or every N lines: an INSERT into the log lines table and an
- * UPDATE of the job's row), status changes are written at once, and the
+ * One agent's report stream on one claimed job: log lines are written in
+ * batches (one statement and one NOTIFY per batch: an INSERT into the log
+ * lines table and an UPDATE of the job's row). Lines are written at once when
+ * the last write began at least a flush interval ago, and otherwise wait for
+ * the rest of that interval (or until N lines are waiting), so a quiet job's
+ * line reaches its watchers without a wait and a busy job's writes are at
+ * most one per interval. Status changes are written at once, and the
  * lease is renewed while the stream is open. Every checkpoint interval, the
  * next batch also checkpoints the log into `installations.logs` (and a final
  * status always does; see the installations repository). Writes are fenced
@@ -20,7 +23,7 @@ const MAX_STATUS_MESSAGE_LENGTH = 4096;
 export interface ReportSessionOptions {
   /** Lease granted on each write and renewal. */
   leaseMs: number;
-  /** Longest time a line waits in the buffer. */
+  /** Least time between the starts of two writes of lines; also the longest a line waits to be written. */
   flushIntervalMs: number;
   /** Buffered lines that force a write. */
   flushLines: number;
@@ -48,6 +51,8 @@ export class ReportSession {
   private readonly renewTimer: NodeJS.Timeout;
   private last?: InstallationRecord;
   private lastWrite = Date.now();
+  /** When the last write of lines was queued (performance.now()); -Infinity before the first. */
+  private lastFlush = -Infinity;
   private lastCheckpoint = Date.now();
   /** The lines of the write being made (for the limit's message). */
   private pendingLines: string[] = [];
@@ -96,7 +101,9 @@ export class ReportSession {
     } else if (this.buffer.length >= this.options.flushLines) {
       await this.flush();
     } else if (this.buffer.length > 0 && !this.flushTimer) {
-      this.flushTimer = setTimeout(() => void this.flush(), this.options.flushIntervalMs);
+      const wait = this.lastFlush + this.options.flushIntervalMs - performance.now();
+      if (wait <= 0) await this.flush();
+      else this.flushTimer = setTimeout(() => void this.flush(), wait);
     }
   }
 
@@ -133,6 +140,7 @@ export class ReportSession {
     if (this.buffer.length === 0 && !this.pendingStatus) return this.chain;
     const lines = this.buffer;
     const status = this.pendingStatus;
+    if (lines.length > 0) this.lastFlush = performance.now();
     this.buffer = [];
     this.pendingStatus = undefined;
     const previous = this.chain;
