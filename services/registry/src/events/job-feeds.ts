@@ -161,6 +161,8 @@ export class JobFeeds {
     const feed = this.acquire(jobId);
     const wakeup = new Wakeup();
     feed.watchers.add(wakeup);
+    // Listened to once for the whole watch: an abort wakes the loop, which then sees it.
+    const stopWaking = wakeup.wakeOnAbort(signals);
     try {
       await feed.ready;
       if (!feed.exists) throw notFound('Installation', jobId, `installation job ${jobId} was not found`);
@@ -197,9 +199,10 @@ export class JobFeeds {
         }
         if (isTerminal(status) && sent >= known) return;
         if (sent < known) continue;
-        await wakeup.wait(undefined, signals);
+        await wakeup.wait(undefined);
       }
     } finally {
+      stopWaking();
       feed.watchers.delete(wakeup);
       if (feed.watchers.size === 0) {
         feed.unsubscribe();

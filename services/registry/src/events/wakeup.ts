@@ -16,6 +16,19 @@ export class Wakeup {
   }
 
   /**
+   * Wakes this whenever one of `signals` aborts, until the returned function
+   * is called: for a long loop of waits, cheaper than passing the signals to
+   * each wait (which adds and removes a listener on each signal every time).
+   */
+  wakeOnAbort(signals: AbortSignal[]): () => void {
+    const onAbort = () => this.wake();
+    for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
+    return () => {
+      for (const s of signals) s.removeEventListener('abort', onAbort);
+    };
+  }
+
+  /**
    * Waits for a wake, at most `timeoutMs` (unbounded when undefined), or until a signal aborts.
    * @returns True when woken, false on timeout or abort.
    */
