@@ -11,7 +11,8 @@
  * - one reporter at 5,000 lines/s with 1,000 watchers split across two replicas
  *   (target p99 delivery latency < 50 ms). The replicas are separate
  *   processes (`services/registry/src/main.ts`), the reporter is this process
- *   and the watchers a third (bench/registry-watchers.ts); latency is from a
+ *   and the watchers a third (bench/watchers-go, or bench/registry-watchers.ts
+ *   in Node.js where Go is missing or `BENCH_WATCHERS_IMPL=node`); latency is from a
  *   line's send time at the reporter to its receipt by a watcher, both read
  *   from the machine's wall clock, over every line of every watcher, and every
  *   watcher must get every line exactly once, in order. It also prints the CPU
@@ -27,9 +28,11 @@ import { createCallerToken, didFromKeyPair, generateKeyPair, signDocument } from
 import { registry } from '@griot/proto';
 import { silentLogger } from '@griot/server-kit';
 import { createHash, randomBytes } from 'node:crypto';
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, fork, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -277,8 +280,7 @@ async function watchLatencyOn(url: string, a: ReplicaProcess, b: ReplicaProcess)
 
   const totalLines = Math.round(5000 * Math.max(2, 10 * SCALE));
   const watcherCount = Number(process.env.BENCH_WATCHERS ?? Math.max(10, Math.round(1000 * SCALE)));
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
-  const child = fork(join(__dirname, 'registry-watchers.ts'), [String(watcherCount), a.address, b.address], { execArgv: [...process.execArgv, ...profile] });
+  const child = await startWatchers([String(watcherCount), a.address, b.address]);
   try {
     return await reportAndWatch(url, a, b, child, clientA, packageId, node, auth, totalLines, watcherCount);
   } finally {
@@ -287,12 +289,63 @@ async function watchLatencyOn(url: string, a: ReplicaProcess, b: ReplicaProcess)
   }
 }
 
+/** The watchers' process, as reportAndWatch talks to it: messages each way, its pid, its exit. */
+interface WatchersProcess {
+  pid: number;
+  implementation: 'go' | 'node';
+  send(message: unknown): void;
+  /** 'message': one message of the watchers; 'exit': the exit code. */
+  on(event: 'message' | 'exit', listener: (value: any) => void): void;
+  kill(): void;
+}
+
+/**
+ * Starts the watchers: bench/watchers-go (built here, offline in GOPATH mode
+ * against Debian's Go packages, as test/go is) when `go` is installed, or
+ * else bench/registry-watchers.ts in Node.js, which costs about six times the
+ * CPU per line on the same cores as the replicas under test and so holds
+ * their latency up; the row says which. `BENCH_WATCHERS_IMPL=node` picks Node.js.
+ */
+async function startWatchers(args: string[]): Promise<WatchersProcess> {
+  const wantNode = process.env.BENCH_WATCHERS_IMPL === 'node';
+  const binary = wantNode ? undefined : await buildGoWatchers();
+  if (!binary) {
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
+    const child = fork(join(__dirname, 'registry-watchers.ts'), args, { execArgv: [...process.execArgv, ...profile] });
+    return Object.assign(child, { pid: child.pid!, implementation: 'node' as const }) as unknown as WatchersProcess;
+  }
+  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const messages = new EventEmitter();
+  createInterface({ input: child.stdout! }).on('line', (line) => messages.emit('message', JSON.parse(line)));
+  return {
+    pid: child.pid!,
+    implementation: 'go',
+    send: (message) => child.stdin!.write(`${JSON.stringify(message)}\n`),
+    on: (event, listener) => void (event === 'exit' ? child.on('exit', listener) : messages.on(event, listener)),
+    kill: () => void child.kill(),
+  };
+}
+
+/** Builds bench/watchers-go into the temp folder; undefined (and says why) when it cannot be built. */
+async function buildGoWatchers(): Promise<string | undefined> {
+  const out = join(tmpdir(), 'griot-bench-watchers-go');
+  const env = { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: join(tmpdir(), 'griot-bench-gocache'), GOFLAGS: '' };
+  try {
+    await promisify(execFile)('go', ['build', '-o', out, '.'], { cwd: join(__dirname, 'watchers-go'), env });
+    return out;
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'go is not installed' : `go build failed: ${(err as { stderr?: string }).stderr ?? String(err)}`;
+    process.stderr.write(`watch: ${why.trim()}; the watchers run in Node.js (apt-get install golang-go golang-golang-x-net-dev for the cheaper Go watchers)\n`);
+    return undefined;
+  }
+}
+
 /** Reports a warm-up job, then the measured one, to the watchers in `child`. */
 async function reportAndWatch(
   url: string,
   a: ReplicaProcess,
   b: ReplicaProcess,
-  child: ChildProcess,
+  child: WatchersProcess,
   clientA: registry.RegistryServiceClient,
   packageId: string,
   node: string,
@@ -380,7 +433,7 @@ async function reportAndWatch(
       `  CPU seconds while reporting (and per line delivered to one watcher): ${cpuText}\n`,
   );
   return {
-    name: `Watch delivery p99 (5,000 lines/s, ${watcherCount} watchers on 2 replicas, ${totalLines} lines; load ${load()})`,
+    name: `Watch delivery p99 (5,000 lines/s, ${watcherCount} watchers on 2 replicas, ${totalLines} lines, ${child.implementation} watchers; load ${load()})`,
     value: summary.p99,
     unit: 'ms',
     target: '< 50 ms',
