@@ -9,7 +9,7 @@ import { content } from '@griot/proto';
 import pino from 'pino';
 import { GriotError, invalidField } from './errors';
 import { decodeStatusDetails } from '@griot/client';
-import type { CallContext } from './rpc';
+import { keepEncoding, withKeptEncodings, type CallContext } from './rpc';
 import { defineService, GriotServer } from './server';
 
 const lines: Record<string, unknown>[] = [];
@@ -24,6 +24,8 @@ const logger = pino(
 );
 
 let seen: CallContext | undefined;
+/** The abort reason a handler waiting on its signal saw. */
+let abortedWith: ((reason: unknown) => void) | undefined;
 let server: GriotServer;
 let client: content.ContentServiceClient;
 
@@ -38,6 +40,11 @@ beforeAll(async () => {
             if (request.sha256 === 'bad') throw invalidField('sha256', 'INVALID_DIGEST', 'is not 64 hexadecimal characters');
             if (request.sha256 === 'boom') throw new Error('password=hunter2 leaked in a driver message');
             if (request.sha256 === 'down') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+            if (request.sha256 === 'wait') {
+              await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+              abortedWith?.(ctx.signal.reason);
+              throw ctx.signal.reason;
+            }
             if (request.sha256 === 'gone') throw new GriotError(status.NOT_FOUND, 'BLOB_NOT_FOUND', 'blob gone was not found', { metadata: { sha256: 'gone' } });
             return { blob: { sha256: request.sha256, size: 3, storageName: 'x', storageConfig: {}, createdAt: new Date(0) } };
           },
@@ -187,4 +194,55 @@ it('counts every message of a client stream that ends normally', async () => {
     call.end();
   });
   expect(response.committedSize).toBe(50);
+});
+
+it("aborts a unary handler's signal when its deadline passes, and when the caller cancels", async () => {
+  const deadlineReason = new Promise((resolve) => (abortedWith = resolve));
+  const late = await new Promise<ServiceError | null>((resolve) => {
+    client.getBlob({ sha256: 'wait', storageName: '' }, new Metadata(), { deadline: Date.now() + 200 }, (err) => resolve(err));
+  });
+  expect(late?.code).toBe(status.DEADLINE_EXCEEDED);
+  // grpc-js ends the call at the same deadline, and that end is reported as a cancellation: either may come first.
+  expect([status.DEADLINE_EXCEEDED, status.CANCELLED]).toContain((await deadlineReason as { code: number }).code);
+
+  const cancelReason = new Promise((resolve) => (abortedWith = resolve));
+  const call = client.getBlob({ sha256: 'wait', storageName: '' }, () => undefined);
+  // Cancel once the handler runs (its headers are sent with its answer, so wait for the server to see the call).
+  await eventuallySeen();
+  call.cancel();
+  expect(await cancelReason).toMatchObject({ code: status.CANCELLED, reason: 'CANCELLED' });
+  abortedWith = undefined;
+});
+
+/** Resolves once the server has started a call of the 'wait' handler. */
+async function eventuallySeen(): Promise<void> {
+  const before = seen;
+  while (seen === before || seen === undefined) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('withKeptEncodings', () => {
+  const definition = {
+    get: {
+      path: '/test.Kept/Get',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (v: unknown) => Buffer.from(JSON.stringify(v)),
+      requestDeserialize: (b: Buffer) => JSON.parse(b.toString()) as unknown,
+      responseSerialize: (v: { n: number }) => Buffer.from(String(v.n)),
+      responseDeserialize: (b: Buffer) => ({ n: Number(b.toString()) }),
+    },
+  };
+
+  it('encodes a kept message once and sends the same bytes after, and encodes any other message every time', () => {
+    const serialize = withKeptEncodings(definition).get.responseSerialize;
+    const kept = keepEncoding({ n: 1 });
+    const first = serialize(kept);
+    kept.n = 2; // never done to a kept message: here it shows that the bytes were not made again
+    expect(serialize(kept)).toBe(first);
+    expect(String(serialize(kept))).toBe('1');
+    const plain = { n: 1 };
+    expect(String(serialize(plain))).toBe('1');
+    plain.n = 2;
+    expect(String(serialize(plain))).toBe('2');
+  });
 });

@@ -19,12 +19,12 @@ import {
   type UntypedHandleCall,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { setCallStreamBuffer } from '@griot/transport';
+import { framedMessage, setCallStreamBuffer } from '@griot/transport';
 import type { Logger } from 'pino';
 import { Code, codeName, GriotError } from './errors';
 import { toGrpcStatus } from './grpc-status';
 import type { GrpcServerMetrics, MethodMetrics } from './metrics';
-import { activeTracer, endServerSpan, injectTraceContext, startServerSpan, withContext } from './tracing';
+import { activeTracer, endServerSpan, injectTraceContext, startServerSpan, withContext, type ServerSpan } from './tracing';
 
 /** The metadata key of the request id, read from callers and passed downstream. */
 export const REQUEST_ID_KEY = 'x-request-id';
@@ -158,6 +158,46 @@ export function withTolerantDecoding<S extends ServiceDefinition>(definition: S)
   return out as S;
 }
 
+/** Response messages marked by {@link keepEncoding}, with their bytes once encoded (null until then). */
+const keptEncodings = new WeakMap<object, Buffer | null>();
+
+/**
+ * Marks a response message whose encoding is kept: the first time it is
+ * sent its bytes are kept, for as long as the object lives, and sent again
+ * whenever the same object is answered, without encoding or copying it again
+ * (they are kept with their gRPC frame header, see @griot/transport's
+ * framedMessage). For answers a cache hands out; the
+ * message, and everything it refers to, must never change afterwards. Only
+ * services served by a {@link GriotServer} honour the mark (their
+ * definitions go through {@link withKeptEncodings}).
+ * @returns The message.
+ */
+export function keepEncoding<T extends object>(message: T): T {
+  if (!keptEncodings.has(message)) keptEncodings.set(message, null);
+  return message;
+}
+
+/** A copy of a definition whose response encoder keeps and reuses the bytes of messages marked by {@link keepEncoding}. */
+export function withKeptEncodings<S extends ServiceDefinition>(definition: S): S {
+  const out: Record<string, MethodDef> = {};
+  for (const [name, def] of Object.entries(definition) as [string, MethodDef][]) {
+    out[name] = {
+      ...def,
+      responseSerialize: (value: unknown) => {
+        const kept = typeof value === 'object' && value !== null ? keptEncodings.get(value) : undefined;
+        if (kept) return kept;
+        const bytes = def.responseSerialize(value);
+        if (kept !== null) return bytes;
+        // Kept framed (@griot/transport): later answers send the same memory, with no copy per call.
+        const framed = framedMessage(bytes);
+        keptEncodings.set(value as object, framed);
+        return framed;
+      },
+    };
+  }
+  return out as S;
+}
+
 function malformed(def: MethodDef): GriotError {
   return new GriotError(Code.INVALID_ARGUMENT, 'MALFORMED_REQUEST', `the request is not a valid ${requestTypeName(def)} message`);
 }
@@ -180,80 +220,157 @@ export function bindService<S extends ServiceDefinition>(
   return impl;
 }
 
+/** The shutdown signal of calls bound without one: never aborted. */
+const NEVER_ABORTED = new AbortController().signal;
+
+/** What runCall uses of a grpc-js server call. */
+interface ServerCallLike {
+  metadata: Metadata;
+  getPeer(): string;
+  getDeadline(): Date | number;
+  on(event: 'cancelled', l: () => void): unknown;
+  sendMetadata(m: Metadata): void;
+}
+
+/**
+ * The {@link CallContext} of one call. What a call may not need is made when
+ * first asked for: the abort signal, the child logger, and the peer when no
+ * end-of-call line will name it. Its methods live on the prototype rather
+ * than in closures made per call.
+ */
+class ServerCallContext implements CallContext {
+  readonly metadata: Metadata;
+  readonly deadline?: Date;
+  readonly shutdownSignal: AbortSignal;
+  /** Why the call was aborted (cancelled, or its deadline passed) while its handler ran; undefined if it was not. */
+  abortReason?: GriotError;
+  /**
+   * False once the handler is done: grpc-js reports the end of every call
+   * as a cancellation, which only matters while the handler runs.
+   */
+  running = true;
+  private controller?: AbortController;
+  private childLogger?: Logger;
+  private peerName?: string;
+
+  constructor(
+    readonly method: string,
+    readonly requestId: string,
+    private readonly call: ServerCallLike,
+    private readonly rootLogger: Logger,
+    shutdownSignal: AbortSignal | undefined,
+    private readonly traced: ServerSpan | undefined,
+    readPeerNow: boolean,
+  ) {
+    this.metadata = call.metadata;
+    const deadline = call.getDeadline();
+    this.deadline = deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined;
+    this.shutdownSignal = shutdownSignal ?? NEVER_ABORTED;
+    if (readPeerNow) this.peerName = safePeer(call);
+  }
+
+  get logger(): Logger {
+    return (this.childLogger ??= this.rootLogger.child({ method: this.method, requestId: this.requestId }));
+  }
+
+  get peer(): string {
+    return (this.peerName ??= safePeer(this.call));
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  outgoingMetadata(): Metadata {
+    const m = new Metadata();
+    m.set(REQUEST_ID_KEY, this.requestId);
+    if (this.traced) injectTraceContext(this.traced.context, m);
+    return m;
+  }
+
+  /** Aborts the signal, unless the handler is done or it was aborted already. */
+  abort(code: typeof Code.CANCELLED | typeof Code.DEADLINE_EXCEEDED): void {
+    if (!this.running || this.abortReason) return;
+    this.abortReason = code === Code.CANCELLED
+      ? new GriotError(Code.CANCELLED, 'CANCELLED', 'the call was cancelled')
+      : new GriotError(Code.DEADLINE_EXCEEDED, 'DEADLINE_EXCEEDED', 'the call deadline passed');
+    this.controller?.abort(this.abortReason);
+  }
+
+  /** Sends the initial metadata: the request id. */
+  sendHeaders(): void {
+    const initial = new Metadata();
+    initial.set(REQUEST_ID_KEY, this.requestId);
+    try {
+      this.call.sendMetadata(initial);
+    } catch {
+      // The call may already be over (cancelled before we started).
+    }
+  }
+}
+
 /**
  * Runs `fn` for one call and logs its end; returns the status to send. The
  * call is counted in `stats` (its messages are counted by the callers of
  * runCall, readRequests and send) and, with tracing on, runs in a server span.
+ *
+ * The initial metadata (the request id) goes out at the start of a streaming
+ * call (`headers: 'at-start'`); a unary call sends it with its answer, as
+ * grpc-js does with its own headers, which saves a write per call.
  */
 async function runCall(
   def: MethodDef,
-  call: { metadata: Metadata; getPeer(): string; getDeadline(): Date | number; on(event: 'cancelled', l: () => void): unknown; sendMetadata(m: Metadata): void },
+  call: ServerCallLike,
   options: BindOptions,
   stats: MethodMetrics | undefined,
   fn: (ctx: CallContext) => Promise<void>,
+  headers: 'at-start' | 'with-answer' = 'at-start',
 ): Promise<StatusObject | undefined> {
   const started = process.hrtime.bigint();
   if (stats) stats.started += 1;
   const requestId = pickRequestId(call.metadata);
   const tracer = activeTracer();
   const traced = tracer ? startServerSpan(tracer, def.path, call.metadata, requestId) : undefined;
-  const controller = new AbortController();
-  call.on('cancelled', () => controller.abort(new GriotError(Code.CANCELLED, 'CANCELLED', 'the call was cancelled')));
-  const deadlineValue = call.getDeadline();
-  const deadline = deadlineValue instanceof Date ? deadlineValue : Number.isFinite(deadlineValue) ? new Date(deadlineValue) : undefined;
-  const peer = safePeer(call);
-  const logger = options.logger.child({ method: def.path, requestId });
-  const ctx: CallContext = {
-    method: def.path,
-    requestId,
-    logger,
-    metadata: call.metadata,
-    peer,
-    signal: controller.signal,
-    deadline,
-    shutdownSignal: options.shutdownSignal ?? new AbortController().signal,
-    outgoingMetadata() {
-      const m = new Metadata();
-      m.set(REQUEST_ID_KEY, requestId);
-      if (traced) injectTraceContext(traced.context, m);
-      return m;
-    },
-  };
-  const initial = new Metadata();
-  initial.set(REQUEST_ID_KEY, requestId);
-  try {
-    call.sendMetadata(initial);
-  } catch {
-    // The call may already be over (cancelled before we started).
-  }
+  const successLevel = options.successLevel ?? 'info';
+  // Read the peer now when the end-of-call line will name it: a dropped connection has no peer by the end.
+  const logsEnd = options.logger.isLevelEnabled('info') || options.logger.isLevelEnabled(successLevel);
+  const ctx = new ServerCallContext(def.path, requestId, call, options.logger, options.shutdownSignal, traced, logsEnd);
+  call.on('cancelled', () => ctx.abort(Code.CANCELLED));
+  if (headers === 'at-start') ctx.sendHeaders();
   // grpc-js reports a passed deadline as a cancellation only once the stream has closed, which can
   // be after a handler committed a write; abort the signal at the deadline itself, as documented.
-  const untilDeadline = deadline ? deadline.getTime() - Date.now() : Infinity;
-  const deadlineTimer = untilDeadline < MAX_TIMER_MS
-    ? setTimeout(() => controller.abort(new GriotError(Code.DEADLINE_EXCEEDED, 'DEADLINE_EXCEEDED', 'the call deadline passed')), Math.max(0, untilDeadline))
-    : undefined;
+  const untilDeadline = ctx.deadline ? ctx.deadline.getTime() - Date.now() : Infinity;
+  const deadlineTimer = untilDeadline < MAX_TIMER_MS ? setTimeout(() => ctx.abort(Code.DEADLINE_EXCEEDED), Math.max(0, untilDeadline)) : undefined;
   let status: StatusObject | undefined;
   try {
     const tooLarge = metadataProblem(call.metadata, options.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES);
     if (tooLarge) throw tooLarge;
     await (traced ? withContext(traced.context, () => fn(ctx)) : fn(ctx));
   } catch (err) {
-    status = controller.signal.aborted && !(err instanceof GriotError)
+    status = ctx.abortReason && !(err instanceof GriotError)
       ? { code: Code.CANCELLED, details: 'the call was cancelled', metadata: new Metadata() }
       : toGrpcStatus(err, { domain: options.domain, requestId });
     options.onError?.(err);
-    if (status.code === Code.INTERNAL) logger.error({ err }, 'unexpected error');
-    else if (status.code === Code.UNAVAILABLE) logger.warn({ err }, 'dependency unavailable');
+    if (status.code === Code.INTERNAL) ctx.logger.error({ err }, 'unexpected error');
+    else if (status.code === Code.UNAVAILABLE) ctx.logger.warn({ err }, 'dependency unavailable');
   } finally {
+    ctx.running = false;
     clearTimeout(deadlineTimer);
   }
+  if (headers === 'with-answer') ctx.sendHeaders();
   const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
   const code = status?.code ?? Code.OK;
   stats?.handledWith(code, durationMs / 1000);
   if (traced) endServerSpan(traced.span, code, status?.details);
-  const line = { peer, code: codeName(code), durationMs: Math.round(durationMs * 1000) / 1000 };
-  if (code === Code.OK) logger[options.successLevel ?? 'info'](line, 'rpc');
-  else logger.info({ ...line, reason: status?.details }, 'rpc');
+  if (logsEnd) {
+    const line = { peer: ctx.peer, code: codeName(code), durationMs: Math.round(durationMs * 1000) / 1000 };
+    if (code !== Code.OK) ctx.logger.info({ ...line, reason: status?.details }, 'rpc');
+    else if (options.logger.isLevelEnabled(successLevel)) ctx.logger[successLevel](line, 'rpc');
+  }
   return status;
 }
 
@@ -270,7 +387,7 @@ function bindMethod(def: MethodDef, handler: ((...args: never[]) => Promise<unkn
       void runCall(def, call, options, stats, async (ctx) => {
         if (call.request instanceof MalformedRequest) throw malformed(def);
         response = await (run as UnaryHandler<unknown, unknown>)(call.request, ctx);
-      }).then((status) => {
+      }, 'with-answer').then((status) => {
         if (status) return callback(status);
         if (stats) stats.sent += 1;
         callback(null, response);

@@ -2,7 +2,7 @@
  * A grpc-js server with what every Griot service serves besides its own API:
  * health, reflection v1 and v1alpha, and a graceful shutdown.
  */
-import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServerInterceptor, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { health, readDescriptorSet, reflectionV1, reflectionV1alpha } from '@griot/proto';
 import type { Logger } from 'pino';
 import { HealthState, healthHandlers } from './health';
@@ -10,7 +10,7 @@ import { setServerFlowControlWindow } from '@griot/transport';
 import { DescriptorIndex, reflectionHandlers } from './reflection';
 import { ServiceMetrics } from './metrics';
 import { Readiness, WriteFailures, type ReadinessCheck, type ReadinessState } from './readiness';
-import { bindService, withTolerantDecoding, type ServiceHandlers, type StreamBuffering } from './rpc';
+import { bindService, withKeptEncodings, withTolerantDecoding, type ServiceHandlers, type StreamBuffering } from './rpc';
 
 /** One API service to serve. */
 export interface ServedService<S extends ServiceDefinition = ServiceDefinition> {
@@ -54,6 +54,8 @@ export interface GriotServerOptions {
   flowControlWindow?: number;
   /** Messages held in each stream between transport and handler (default: Node's 16 each way). */
   streamBuffering?: StreamBuffering;
+  /** grpc-js server interceptors, first to last (such as @griot/transport's `requestDeframer`). */
+  interceptors?: ServerInterceptor[];
   /** Where calls are counted (default: a registry of this server's own). */
   metrics?: ServiceMetrics;
   /**
@@ -104,6 +106,7 @@ export class GriotServer {
       'grpc.max_receive_message_length': options.maxReceiveMessageLength ?? 8 * 1024 * 1024,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+      ...(options.interceptors ? { interceptors: options.interceptors } : {}),
       ...(options.maxConnectionAgeMs
         ? { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': options.maxConnectionAgeGraceMs ?? 10_000 }
         : {}),
@@ -132,7 +135,7 @@ export class GriotServer {
     };
     const bind = { logger: options.logger, domain: options.domain, shutdownSignal: this.shutdownController.signal, streamIdleMs: options.streamIdleMs, maxMetadataBytes: options.maxMetadataBytes, streamBuffering: options.streamBuffering, metrics: this.metrics.grpc, onError };
     for (const service of options.services) {
-      this.server.addService(withTolerantDecoding(service.definition), bindService(service.definition, service.handlers, bind));
+      this.server.addService(withKeptEncodings(withTolerantDecoding(service.definition)), bindService(service.definition, service.handlers, bind));
     }
     const quiet = { ...bind, successLevel: 'debug' as const };
     const listed = [...apiNames, HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA];

@@ -69,7 +69,7 @@ export interface BuiltService {
   /** Readiness checks besides the database's (which is always checked). */
   readiness?: ReadinessCheck[];
   /** Transport options of the gRPC server. */
-  transport?: Pick<GriotServerOptions, 'maxReceiveMessageLength' | 'flowControlWindow' | 'streamBuffering'>;
+  transport?: Pick<GriotServerOptions, 'maxReceiveMessageLength' | 'flowControlWindow' | 'streamBuffering' | 'interceptors'>;
   /** Starts the service's background work (sweepers) once it listens; stop it with a closer ({@link BuildContext.onClose}). */
   start?(): void;
   /** Fields added to the "listening" log line. */

@@ -88,9 +88,10 @@ export const registryConfigSpec = {
   /** Most log lines a GetInstallation answers (the first ones; `log_count` tells the total, WatchInstallation from that line gives the rest). */
   REGISTRY_MAX_LOG_LINES_PER_GET: vars.integer(10_000, { min: 1, max: 10_000_000 }),
   /**
-   * How many packages GetPackage keeps in memory, each for at most
-   * PACKAGE_CACHE_TTL_MS (2 s): only a yank or unyank changes a package, and
-   * one made through another replica is seen here within that time.
+   * How many packages GetPackage keeps in memory: only a yank or unyank
+   * changes a package, and each call reads the yank state afresh (one batched
+   * query per turn of the event loop), so a change through any replica is
+   * seen at once.
    */
   REGISTRY_PACKAGE_CACHE_SIZE: vars.integer(10_000, { min: 0, max: 10_000_000 }),
   /** The bytes those cached packages may hold in all (manifest JSON and other fields); the least recently used go first. */

@@ -45,18 +45,12 @@ import { PACKAGE_KEYSET, PackagesRepository, type NewPackageRecord, type Package
 import { resolveArtifactUrl, type ArtifactLocation } from './artifact-url';
 import { resolveInstallOrder, type ResolvablePackage } from './dependency-resolution';
 import { LruCache } from './lru-cache';
+import { YankChecks } from './yank-checks';
 import { jsonShapeProblem, validateManifest, type ValidManifest } from './manifest';
 import { requireOwner } from './owners';
 
 /** Page sizes of ListPackages. */
 export const PACKAGE_PAGE_SIZE = { defaultSize: 50, maxSize: 500 };
-
-/**
- * How long a package stays in this replica's GetPackage cache. A yank or
- * unyank made through this replica drops the entry at once; one made
- * through another replica is seen here at most this long after it.
- */
-export const PACKAGE_CACHE_TTL_MS = 2000;
 
 /** Longest yank reason, in characters. */
 export const MAX_YANK_REASON = 1024;
@@ -88,8 +82,6 @@ export interface PackagesDeps {
   cacheBytes?: number;
   /** Most bytes of packages (counted the same way) one ListPackages page carries (default no limit). */
   maxListPageBytes?: number;
-  /** How long a cached package is kept, in milliseconds (default {@link PACKAGE_CACHE_TTL_MS}). */
-  cacheTtlMs?: number;
   /** The deployment's page tokens. */
   pageTokens: PageTokens;
 }
@@ -139,11 +131,13 @@ export class Packages {
   private readonly packages: PackagesRepository;
   private readonly owners: PackageOwnersRepository;
   private readonly cache: LruCache<string, PackageRecord>;
+  private readonly yankChecks: YankChecks;
 
   constructor(private readonly deps: PackagesDeps) {
     this.packages = new PackagesRepository(deps.db);
     this.owners = new PackageOwnersRepository(deps.db);
-    this.cache = new LruCache(deps.cacheSize, { ttlMs: deps.cacheTtlMs ?? PACKAGE_CACHE_TTL_MS, maxBytes: deps.cacheBytes, sizeOf: cachedPackageBytes });
+    this.cache = new LruCache(deps.cacheSize, { maxBytes: deps.cacheBytes, sizeOf: cachedPackageBytes });
+    this.yankChecks = new YankChecks((ids) => this.packages.yankStates(ids));
   }
 
   /**
@@ -224,14 +218,29 @@ export class Packages {
   }
 
   /**
-   * A package by id, from this replica's cache when it is there (see {@link PACKAGE_CACHE_TTL_MS}).
+   * A package by id. This replica keeps the packages it read: nothing of a
+   * package but its yank state ever changes, and that is read afresh for
+   * every call, in a batched query ({@link YankChecks}), so a yank or unyank
+   * committed through any replica is answered by every call that begins
+   * after it. A changed state makes a new record; records are never changed
+   * in place.
    * @throws INVALID_ARGUMENT (MISSING_FIELD or INVALID_SHA256 on package_id), NOT_FOUND PACKAGE_NOT_FOUND.
    */
   async get(packageIdValue: string): Promise<PackageRecord> {
     const packageId = requireSha256('package_id', packageIdValue);
     const cached = this.cache.get(packageId);
-    if (cached) return cached;
-    const row = await this.find(packageId);
+    if (!cached) {
+      const row = await this.find(packageId);
+      this.cache.set(packageId, row);
+      return row;
+    }
+    const state = await this.yankChecks.state(packageId);
+    if (!state) {
+      this.cache.delete(packageId);
+      throw notFound('Package', packageId, `package ${packageId} is not registered`);
+    }
+    if (state.yanked === cached.yanked && state.yankReason === cached.yankReason) return cached;
+    const row: PackageRecord = { ...cached, yanked: state.yanked, yankReason: state.yankReason };
     this.cache.set(packageId, row);
     return row;
   }

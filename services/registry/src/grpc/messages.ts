@@ -4,7 +4,7 @@
  * its grpc/messages.ts).
  */
 import { registry } from '@griot/proto';
-import { invalidField } from '@griot/server-kit';
+import { invalidField, keepEncoding } from '@griot/server-kit';
 import type { JobStatus } from '../domain/installation-state';
 import type { InstallationRecord } from '../repository/installations-repository';
 import type { PackageAuditAction, PackageAuditRecord, PackageOwnerRecord } from '../repository/package-owners-repository';
@@ -48,6 +48,24 @@ export function toPackageMessage(row: PackageRecord): registry.Package {
     yanked: row.yanked,
     yankReason: row.yankReason ?? '',
   };
+}
+
+/**
+ * GetPackage answers by package record. A record is never changed in place
+ * (a yank or unyank reads a new one), so the answer made from it, and its
+ * encoding ({@link keepEncoding}), stay true for as long as the record lives,
+ * which for a cached package is as long as the GetPackage cache keeps it.
+ */
+const getPackageResponses = new WeakMap<PackageRecord, registry.GetPackageResponse>();
+
+/** The GetPackage answer for a package record: made, and encoded when first sent, once per record. */
+export function toGetPackageResponse(row: PackageRecord): registry.GetPackageResponse {
+  let response = getPackageResponses.get(row);
+  if (!response) {
+    response = keepEncoding({ package: toPackageMessage(row) });
+    getPackageResponses.set(row, response);
+  }
+  return response;
 }
 
 const AUDIT_ACTIONS: Record<PackageAuditAction, registry.PackageAuditAction> = {

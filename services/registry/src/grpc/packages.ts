@@ -7,7 +7,7 @@
 import type { registry } from '@griot/proto';
 import type { CallerAuthenticator, ServiceHandlers } from '@griot/server-kit';
 import type { Packages } from '../domain/packages';
-import { toPackageMessage } from './messages';
+import { toGetPackageResponse, toPackageMessage } from './messages';
 
 type Handlers = ServiceHandlers<typeof registry.RegistryServiceService>;
 
@@ -32,7 +32,7 @@ export function packageHandlers(deps: PackageHandlerDeps): Handlers {
     },
 
     async getPackage(request) {
-      return { package: toPackageMessage(await packages.get(request.packageId)) };
+      return toGetPackageResponse(await packages.get(request.packageId));
     },
 
     async listPackages(request) {

@@ -28,6 +28,9 @@ export interface PackageRecord {
   yankReason: string | null;
 }
 
+/** The part of a package that a yank or unyank changes. */
+export type YankState = Pick<PackageRecord, 'yanked' | 'yankReason'>;
+
 /** What a new package row holds. */
 export type NewPackageRecord = Omit<PackageRecord, 'createdAt' | 'createdAtMicros' | 'yanked' | 'yankReason'>;
 
@@ -88,6 +91,19 @@ export class PackagesRepository {
       [packageId],
     );
     return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  /**
+   * The yanked state of the packages with these ids (what a yank or unyank
+   * changes; nothing else of a package ever does), by id; ids that are not
+   * registered are left out.
+   */
+  async yankStates(packageIds: string[]): Promise<Map<string, YankState>> {
+    const { rows } = await this.knex.raw<{ rows: { package_id: string; yanked: boolean; yank_reason: string | null }[] }>(
+      'SELECT package_id, yanked, yank_reason FROM packages WHERE package_id = ANY(?::varchar[])',
+      [packageIds],
+    );
+    return new Map(rows.map((r) => [r.package_id, { yanked: r.yanked, yankReason: r.yank_reason }]));
   }
 
   /** Every registration of `name@version`, yanked or not, oldest first. */
