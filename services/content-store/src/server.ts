@@ -14,7 +14,8 @@ import { Manifests } from './domain/manifests';
 import { Reads } from './domain/reads';
 import { BlobSweeper, type SweepReport } from './domain/blob-sweeper';
 import { Uploads } from './domain/uploads';
-import { contentServiceHandlers } from './grpc/content-service';
+import { contentServiceHandlers, uploadRequestDeframer } from './grpc/content-service';
+import { raiseMallocThresholds } from './malloc-thresholds';
 import { ContentMetrics } from './metrics';
 import type { BlobStore } from './storage/blob-store';
 
@@ -42,6 +43,8 @@ export interface ContentStoreOverrides {
 
 /** Starts the content store. */
 export async function startContentStore(config: ContentStoreConfig, logger: Logger, overrides: ContentStoreOverrides = {}): Promise<RunningContentStore> {
+  // Received upload bytes reuse the memory they were read into, not fresh pages.
+  raiseMallocThresholds();
   let sweeper: BlobSweeper | undefined;
   const running = await startService({
     name: 'content-store',
@@ -96,6 +99,8 @@ export async function startContentStore(config: ContentStoreConfig, logger: Logg
           flowControlWindow: config.CONTENT_FLOW_CONTROL_WINDOW,
           // Chunks are large (up to CONTENT_MAX_CHUNK_BYTES): one waits beside the one being handled, each way.
           streamBuffering: { readAhead: 1, writeBehind: 2 },
+          // Upload chunks are assembled where the file storage writes them from.
+          interceptors: [uploadRequestDeframer],
         },
         // Ready while the default storage answers (and the database, which every service checks).
         readiness: [{ name: `storage ${stores.default.name}`, check: async () => void (await stores.default.probe?.()) }],

@@ -9,6 +9,7 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { Code, GriotError, invalidArgument, invalidField, notFound, optionalSha256, optionalUuid, requireSha256, requireUuid, SessionLockLostError } from '@griot/server-kit';
 import { blobsRepository, type BlobRecord } from '../repository/blobs-repository';
 import { uploadsRepository, type UploadRecord } from '../repository/uploads-repository';
+import { receiveBuffers } from '../storage/aligned-slabs';
 import type { BlobStore, UploadWriter } from '../storage/blob-store';
 import { UploadOffsetAheadError, UploadOffsetUnalignedError } from '../storage/errors';
 import { commitStaged, pinExisting } from './blob-commit';
@@ -105,9 +106,11 @@ class WindowedWriter {
 
   constructor(readonly writer: UploadWriter) {}
 
+  /** Writes `chunk`; a received chunk's buffer goes back to the receive buffers once the writer is done with it. */
   async write(chunk: Uint8Array): Promise<void> {
     const done = this.writer.write(chunk);
-    done.catch(() => undefined);
+    const release = () => receiveBuffers.release(chunk);
+    done.then(release, release);
     this.pending.push({ done, bytes: chunk.length });
     this.pendingBytes += chunk.length;
     while (this.pendingBytes > WRITE_WINDOW_BYTES) await this.settleOldest();

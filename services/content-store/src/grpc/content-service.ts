@@ -7,16 +7,29 @@
  */
 import type { Metadata } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
-import { contentCodecs } from '@griot/transport';
+import { contentCodecs, requestDeframer } from '@griot/transport';
 import type { CallerAuthenticator, ServiceHandlers } from '@griot/server-kit';
 import type { ContentAccess } from '../domain/content-access';
 import type { Manifests } from '../domain/manifests';
 import type { Reads } from '../domain/reads';
 import type { Uploads } from '../domain/uploads';
+import { DIRECT_IO_ALIGNMENT, receiveBuffers } from '../storage/aligned-slabs';
 import type { ReadBuffers } from '../storage/blob-store';
 import { toBlobMessage, toManifestMessage } from './messages';
 
 const READ_BUFFERS: ReadBuffers = { allocate: contentCodecs.allocReadChunk };
+
+/**
+ * Where the transport assembles UploadBlob requests: in the receive buffers,
+ * each chunk's bytes on a page boundary, so that the file storage writes
+ * them direct from there (one copy of each byte, from the HTTP/2 reads).
+ */
+export const uploadRequestDeframer = requestDeframer({
+  path: content.ContentServiceService.uploadBlob.path,
+  dataField: 3,
+  headroom: DIRECT_IO_ALIGNMENT,
+  allocate: (size) => receiveBuffers.take(size),
+});
 
 /** The domain operations the handlers call. */
 export interface ContentDomain {

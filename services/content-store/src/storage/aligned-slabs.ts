@@ -61,11 +61,84 @@ export class AlignedSlabPool {
   }
 }
 
+/** The memory of the buffers made by {@link wasmBuffer}, whose first byte is page-aligned. */
+const alignedMemory = new WeakSet<ArrayBufferLike>();
+
 /** A buffer over a WebAssembly memory of its own, whose base V8 maps at a page boundary. */
 function wasmBuffer(size: number): Buffer {
   const pages = Math.ceil(size / WASM_PAGE);
-  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, size);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer;
+  alignedMemory.add(memory);
+  return Buffer.from(memory, 0, size);
 }
+
+/** True when `view` starts on a {@link DIRECT_IO_ALIGNMENT} boundary of a page-aligned buffer made here. */
+export function isPageAligned(view: Uint8Array): boolean {
+  return view.byteOffset % DIRECT_IO_ALIGNMENT === 0 && alignedMemory.has(view.buffer);
+}
+
+/**
+ * Page-aligned buffers of any size, lent for one received message each (the
+ * UploadBlob requests the transport assembles with their bytes on a page
+ * boundary, see `requestDeframer`), and given back by whoever holds a view of
+ * one once the message is handled. A buffer never given back is collected as
+ * any other. Idle buffers are kept by size, up to `maxIdleBytes` in all.
+ */
+export class ReceiveBufferPool {
+  private readonly idle = new Map<number, Buffer[]>();
+  private idleBytes = 0;
+  /** The buffers lent and not yet given back, by their memory. */
+  private readonly lent = new WeakMap<ArrayBufferLike, Buffer>();
+
+  /**
+   * @param maxIdleBytes - How many bytes of given-back buffers are kept for reuse.
+   * @param allocateAligned - Makes one aligned buffer (a WebAssembly memory; replaceable for tests).
+   */
+  constructor(
+    private readonly maxIdleBytes: number,
+    private readonly allocateAligned: (size: number) => Buffer = wasmBuffer,
+  ) {}
+
+  /** A buffer of at least `size` bytes (whole 64 KiB pages), page-aligned where the process may reserve WebAssembly memory. */
+  take(size: number): Buffer {
+    const bytes = Math.ceil(Math.max(1, size) / WASM_PAGE) * WASM_PAGE;
+    let buffer = this.idle.get(bytes)?.pop();
+    if (buffer) {
+      this.idleBytes -= bytes;
+    } else {
+      try {
+        buffer = this.allocateAligned(bytes);
+      } catch {
+        buffer = Buffer.allocUnsafeSlow(bytes);
+      }
+    }
+    this.lent.set(buffer.buffer, buffer);
+    return buffer;
+  }
+
+  /** Gives back the buffer `view` is part of; nothing for a view of any other memory, or of a buffer already given back. */
+  release(view: Uint8Array): void {
+    const buffer = this.lent.get(view.buffer);
+    if (!buffer) return;
+    this.lent.delete(view.buffer);
+    if (this.idleBytes + buffer.length > this.maxIdleBytes) return;
+    const same = this.idle.get(buffer.length);
+    if (same) same.push(buffer);
+    else this.idle.set(buffer.length, [buffer]);
+    this.idleBytes += buffer.length;
+  }
+
+  /** How many bytes of buffers wait for reuse. */
+  get idleByteCount(): number {
+    return this.idleBytes;
+  }
+}
+
+/**
+ * The process's buffers for received upload chunks: enough idle to cover a
+ * few uploads' chunks in flight (each holds up to its write window).
+ */
+export const receiveBuffers = new ReceiveBufferPool(48 * 1024 * 1024);
 
 /** Rounds `n` down to a multiple of {@link DIRECT_IO_ALIGNMENT}. */
 export function alignDown(n: number): number {

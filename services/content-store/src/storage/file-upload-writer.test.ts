@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { mkdtemp, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AlignedSlabPool, DIRECT_IO_ALIGNMENT } from './aligned-slabs';
+import { AlignedSlabPool, DIRECT_IO_ALIGNMENT, isPageAligned, ReceiveBufferPool } from './aligned-slabs';
 import { FileUploadWriter } from './file-upload-writer';
 
 const SLAB = 2 * DIRECT_IO_ALIGNMENT;
@@ -113,6 +113,50 @@ describe('FileUploadWriter', () => {
     expect((await readFile(path)).equals(data)).toBe(true);
   });
 
+  it('writes aligned received chunks from where they are, and copies the rest, every byte where it belongs', async () => {
+    const path = nextPath();
+    const writer = await openWriter(path, 0);
+    const receive = new ReceiveBufferPool(0);
+    const data = randomBytes(6 * SLAB + 100);
+    // As the transport places them: each chunk's bytes at a page boundary of a buffer of its own.
+    const received = (from: number, to: number) => {
+      const chunk = receive.take(DIRECT_IO_ALIGNMENT + to - from).subarray(DIRECT_IO_ALIGNMENT, DIRECT_IO_ALIGNMENT + to - from);
+      data.copy(chunk, 0, from, to);
+      return chunk;
+    };
+    const cuts = [0, SLAB, 2 * SLAB, 2 * SLAB + 10, 3 * SLAB, 4 * SLAB, 5 * SLAB, data.length];
+    const writes: Promise<void>[] = [];
+    for (let i = 1; i < cuts.length; i++) {
+      const chunk = received(cuts[i - 1]!, cuts[i]!);
+      expect(isPageAligned(chunk)).toBe(true);
+      writes.push(writer.write(chunk));
+      // A sync after the unaligned chunk: what follows is copied until a slab ends on a block boundary again.
+      if (i === 3) expect(await writer.sync()).toBe(2 * SLAB + 10);
+    }
+    await Promise.all(writes);
+    expect(writer.directIo).toBe(true);
+    expect(await writer.close()).toBe(data.length);
+    expect((await readFile(path)).equals(data)).toBe(true);
+  });
+
+  it('resolves the write of a chunk written in place only once it is written', async () => {
+    let finishWrite: () => void = () => undefined;
+    const slow = {
+      writev: (buffers: Buffer[]) => new Promise((resolve) => (finishWrite = () => resolve({ bytesWritten: buffers.reduce((n, b) => n + b.length, 0), buffers }))),
+      close: async () => undefined,
+    } as unknown as FileHandle;
+    const writer = await openWriter(nextPath(), 0, slow);
+    const chunk = new ReceiveBufferPool(0).take(SLAB);
+    let resolved = false;
+    const written = writer.write(chunk).then(() => (resolved = true));
+    await new Promise((r) => setImmediate(r));
+    expect(resolved).toBe(false);
+    finishWrite();
+    await written;
+    expect(resolved).toBe(true);
+    await writer.destroy();
+  });
+
   it('fails the next call when a direct write fails otherwise', async () => {
     const failing = {
       write: () => Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' })),
@@ -156,5 +200,26 @@ describe('AlignedSlabPool', () => {
       throw new RangeError('WebAssembly.Memory(): could not allocate memory');
     });
     expect(pool.take().length).toBe(SLAB);
+  });
+});
+
+describe('ReceiveBufferPool', () => {
+  it('lends page-aligned buffers of whole pages, takes each back once, and keeps given-back ones up to its limit', () => {
+    const pool = new ReceiveBufferPool(2 * 65_536);
+    const a = pool.take(65_536 + 1);
+    const b = pool.take(10);
+    expect([a.length, b.length]).toEqual([2 * 65_536, 65_536]);
+    expect(isPageAligned(a.subarray(DIRECT_IO_ALIGNMENT))).toBe(true);
+    expect(isPageAligned(a.subarray(1))).toBe(false);
+    expect(isPageAligned(Buffer.alloc(DIRECT_IO_ALIGNMENT))).toBe(false);
+    pool.release(a.subarray(100, 200));
+    pool.release(a);
+    pool.release(Buffer.alloc(10));
+    expect(pool.idleByteCount).toBe(2 * 65_536);
+    // Over the limit: dropped.
+    pool.release(b);
+    expect(pool.idleByteCount).toBe(2 * 65_536);
+    expect(pool.take(65_536 + 5)).toBe(a);
+    expect(pool.idleByteCount).toBe(0);
   });
 });

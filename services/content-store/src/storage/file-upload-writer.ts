@@ -17,9 +17,15 @@
  * aligned file offset; the unaligned end of the bytes written at a sync (or
  * at close) is written through the page cache, and kept to start the next
  * slab, which writes it again with what follows.
+ *
+ * A chunk that already sits where a direct write can take it (page-aligned
+ * memory from the receive buffers, a whole number of 4 KiB blocks, at an
+ * aligned file offset with no slab part-filled) is written from where it is,
+ * without the copy: its write resolves only once the chunk is on disk, and
+ * the caller gives its memory back then.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { AlignedSlabPool, alignDown, DIRECT_IO_ALIGNMENT } from './aligned-slabs';
+import { AlignedSlabPool, alignDown, DIRECT_IO_ALIGNMENT, isPageAligned } from './aligned-slabs';
 import type { UploadWriter } from './blob-store';
 import { UploadWriterClosedError } from './errors';
 import { isErrno } from './file-system';
@@ -27,6 +33,8 @@ import { SerialQueue } from './serial-queue';
 
 const MiB = 1024 * 1024;
 const NOTHING = Buffer.alloc(0);
+/** Most chunks in one gathered write (below every system's IOV_MAX). */
+const MAX_GATHERED = 64;
 
 /** How a {@link FileUploadWriter} buffers. */
 export interface FileUploadWriterOptions {
@@ -78,6 +86,9 @@ export class FileUploadWriter implements UploadWriter {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly syncs = new Set<Promise<void>>();
   private failure: { error: unknown } | undefined;
+  /** Chunks written in place, waiting for the gathered write before them. */
+  private readonly inPlace: { bytes: Buffer; position: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private inPlaceRunning = false;
   private directorySynced: Promise<void> | undefined;
   private closed = false;
 
@@ -141,26 +152,110 @@ export class FileUploadWriter implements UploadWriter {
    * {@inheritDoc UploadWriter.write}
    * Resolves once the chunk is copied (the caller may reuse it); waits only
    * while every slab is being written. A failed write fails the next call.
+   * A chunk written in place resolves once written (and fails if that
+   * write does).
    */
   write(chunk: Uint8Array): Promise<void> {
-    return this.queue.run(async () => {
-      this.assertUsable();
-      let at = 0;
-      while (at < chunk.length) {
-        if (!this.current) {
-          const slab = await this.takeSlab();
-          this.carried = this.carry.copy(slab, 0);
-          this.fill = this.carried;
-          this.carry = NOTHING;
-          this.current = slab;
+    return this.queue
+      .run(async () => {
+        this.assertUsable();
+        if (this.writesInPlace(chunk)) return this.writeInPlace(chunk);
+        await this.copyIn(chunk);
+        return undefined;
+      })
+      .then((inPlace) => inPlace?.written);
+  }
+
+  /** Whether `chunk` can be written direct from its own memory: aligned memory, length and file offset, nothing part-filled before it. */
+  private writesInPlace(chunk: Uint8Array): boolean {
+    return (
+      this.direct !== undefined &&
+      this.current === undefined &&
+      this.carry.length === 0 &&
+      chunk.length > 0 &&
+      chunk.length % DIRECT_IO_ALIGNMENT === 0 &&
+      isPageAligned(chunk)
+    );
+  }
+
+  /**
+   * Queues the direct write of `chunk` at the end of the file; `written`
+   * settles when it does. One gathered write runs at a time and takes every
+   * contiguous chunk queued behind it: concurrent direct writes that extend
+   * a file only wait on its inode lock (spinning, on ext4), while one larger
+   * write keeps the device as busy.
+   */
+  private writeInPlace(chunk: Uint8Array): { written: Promise<void> } {
+    const position = this.slabStart;
+    this.slabStart += chunk.length;
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    const written = new Promise<void>((resolve, reject) => this.inPlace.push({ bytes, position, resolve, reject }));
+    const settled = written.then(
+      () => undefined,
+      (error: unknown) => void (this.failure ??= { error }),
+    );
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
+    this.writeQueuedInPlace();
+    return { written };
+  }
+
+  /** Starts one gathered direct write of the contiguous chunks at the head of the queue, unless one runs. */
+  private writeQueuedInPlace(): void {
+    if (this.inPlaceRunning || this.inPlace.length === 0) return;
+    let end = this.inPlace[0]!.position;
+    let count = 0;
+    while (count < this.inPlace.length && count < MAX_GATHERED && this.inPlace[count]!.position === end) end += this.inPlace[count++]!.bytes.length;
+    const batch = this.inPlace.splice(0, count);
+    this.inPlaceRunning = true;
+    void this.writeGathered(
+      batch.map((c) => c.bytes),
+      batch[0]!.position,
+    )
+      .then(
+        () => batch.forEach((c) => c.resolve()),
+        (error: unknown) => batch.forEach((c) => c.reject(error)),
+      )
+      .finally(() => {
+        this.inPlaceRunning = false;
+        this.writeQueuedInPlace();
+      });
+  }
+
+  /** Writes `buffers` one after another from `position`: direct, or through the page cache once the file system refused a direct write. */
+  private async writeGathered(buffers: Buffer[], position: number): Promise<void> {
+    const direct = this.direct;
+    if (direct) {
+      try {
+        return await writevFully(direct, buffers, position);
+      } catch (err) {
+        if (!isErrno(err, 'EINVAL')) throw err;
+        if (this.direct === direct) {
+          this.direct = undefined;
+          void direct.close().catch(() => undefined);
         }
-        const n = Math.min(this.current.length - this.fill, chunk.length - at);
-        this.current.set(chunk.subarray(at, at + n), this.fill);
-        this.fill += n;
-        at += n;
-        if (this.fill === this.current.length) this.dispatch();
       }
-    });
+    }
+    await writevFully(this.handle, buffers, position);
+  }
+
+  /** Copies `chunk` into slabs, writing each slab as it fills. */
+  private async copyIn(chunk: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < chunk.length) {
+      if (!this.current) {
+        const slab = await this.takeSlab();
+        this.carried = this.carry.copy(slab, 0);
+        this.fill = this.carried;
+        this.carry = NOTHING;
+        this.current = slab;
+      }
+      const n = Math.min(this.current.length - this.fill, chunk.length - at);
+      this.current.set(chunk.subarray(at, at + n), this.fill);
+      this.fill += n;
+      at += n;
+      if (this.fill === this.current.length) this.dispatch();
+    }
   }
 
   /**
@@ -331,5 +426,19 @@ async function writeFully(handle: FileHandle, buffer: Buffer, from: number, to: 
   for (let done = from; done < to; ) {
     const { bytesWritten } = await handle.write(buffer, done, to - done, position + done - from);
     done += bytesWritten;
+  }
+}
+
+/** Writes `buffers`, one after another, at `position`, however many calls it takes. */
+async function writevFully(handle: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let rest = [...buffers];
+  let at = position;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest, at);
+    if (bytesWritten === 0) throw new Error(`writev at ${at} wrote nothing`);
+    at += bytesWritten;
+    let skip = bytesWritten;
+    while (rest.length > 0 && skip >= rest[0]!.length) skip -= rest.shift()!.length;
+    if (skip > 0) rest = [rest[0]!.subarray(skip), ...rest.slice(1)];
   }
 }
