@@ -98,6 +98,9 @@ describe('encodeReadContentResponse', () => {
     const bytes = encodeReadContentResponse({ offset, data, totalSize });
     expect(bytes.equals(expected)).toBe(true);
     expect(bytes.buffer).toBe(data.buffer); // no copy: the message is the chunk with its fields before it
+    // ... and its gRPC frame header before those, so that grpc-js sends that memory as it is (framed-responses.ts).
+    const frame = Buffer.from(bytes.buffer, bytes.byteOffset - 5, 5);
+    expect([frame[0], frame.readUInt32BE(1)]).toEqual([0, bytes.length]);
     // A view of such a chunk is encoded with a copy, and its bytes before it are left alone.
     const view = data.subarray(1);
     const before = Buffer.from(Buffer.from(data.buffer, 0, data.byteOffset + 1));

@@ -9,8 +9,9 @@
  * - UploadBlobRequest: encoded as its small fields followed by `data`, in one
  *   copy (client); decoded with `data` as a view of the received message
  *   (server).
- * - ReadContentResponse: encoded in one copy, or none for a chunk read into
- *   a buffer from `allocReadChunk` (server); decoded with `data` as a view of
+ * - ReadContentResponse: encoded in one copy, or none at all (nor in
+ *   grpc-js's framing) for a chunk read into a buffer from `allocReadChunk`
+ *   (server); decoded with `data` as a view of
  *   the received message (client).
  *
  * Fields may come in any order in protobuf, so putting `data` last changes
@@ -20,6 +21,7 @@
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import { makeGenericClientConstructor, type ChannelCredentials, type ClientOptions } from '@grpc/grpc-js';
 import { content } from '@griot/proto';
+import { frameInPlace } from './framed-responses';
 
 function safeNumber(value: bigint | string | number): number {
   const n = Number(value);
@@ -110,16 +112,20 @@ export function decodeReadContentResponse(bytes: Uint8Array): content.ReadConten
   return message;
 }
 
-/** Bytes kept free before a chunk from {@link allocReadChunk}: room for every other field of a ReadContentResponse (at most 28 bytes). */
-export const READ_CHUNK_HEADROOM = 32;
+/**
+ * Bytes kept free before a chunk from {@link allocReadChunk}: room for every
+ * other field of a ReadContentResponse (at most 28 bytes) and the 5-byte
+ * gRPC frame header before them.
+ */
+export const READ_CHUNK_HEADROOM = 40;
 /** Chunks from {@link allocReadChunk}, whose headroom is free for the encoder. */
 const withHeadroom = new WeakSet<Uint8Array>();
 
 /**
  * A buffer of `size` bytes for a server to read a ReadContent chunk into,
  * with room before it in which {@link encodeReadContentResponse} writes the
- * response's other fields, so that the message is sent without copying the
- * chunk. The chunk itself is an ordinary Buffer; a view of it (`subarray`)
+ * response's other fields and its gRPC frame header, so that the message is
+ * sent without copying the chunk (not by the encoder, nor by grpc-js). The chunk itself is an ordinary Buffer; a view of it (`subarray`)
  * is encoded with a copy, as any other.
  */
 export function allocReadChunk(size: number): Buffer {
@@ -139,10 +145,11 @@ export function encodeReadContentResponse(message: content.ReadContentResponse):
   if (message.totalSize !== 0) head.uint32(24).int64(message.totalSize);
   const data = message.data;
   const prefix = finishBefore(head, 18, data);
-  if (data.length === 0 || !withHeadroom.has(data) || prefix.length > READ_CHUNK_HEADROOM) return join(prefix, data);
+  if (data.length === 0 || !withHeadroom.has(data) || prefix.length + 5 > READ_CHUNK_HEADROOM) return join(prefix, data);
   const encoded = Buffer.from(data.buffer, data.byteOffset - prefix.length, prefix.length + data.length);
   encoded.set(prefix, 0);
-  return encoded;
+  // The frame header goes in the headroom too: grpc-js sends the chunk's memory as it is, with no copy at all.
+  return frameInPlace(encoded);
 }
 
 const generated = content.ContentServiceService;

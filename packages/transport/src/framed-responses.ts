@@ -5,7 +5,8 @@
  * watchers of a job is then copied, and later collected, 1,000 times, though
  * its bytes are the same for all of them.
  *
- * A serializer that returns the bytes of {@link framedMessage} hands grpc-js
+ * A serializer that returns the bytes of {@link framedMessage} (or of
+ * {@link frameInPlace}, for a message built with room before it) hands grpc-js
  * a view whose gRPC frame header sits just before it in the same memory; the
  * server then writes that one framed buffer on every call, with no copy and
  * no allocation. Any other serialized message is framed as grpc-js does it.
@@ -63,11 +64,23 @@ export function installFramedResponses(): void {
  * to any number of calls, without another copy. Costs one copy of `bytes`.
  */
 export function framedMessage(bytes: Uint8Array): Buffer {
-  installFramedResponses();
   const frame = Buffer.allocUnsafeSlow(bytes.byteLength + 5);
-  writeHeader(frame, 0, bytes.byteLength);
   frame.set(bytes, 5);
-  const payload = frame.subarray(5);
+  return frameInPlace(frame.subarray(5));
+}
+
+/**
+ * Frames `payload` (a serialized message) where it lies: writes its gRPC
+ * frame header into the 5 bytes before it in the same memory, which the
+ * caller keeps free, and answers `payload` for a response serializer to
+ * return; a server sends it without copying it. The caller must not change
+ * those bytes until the call's write of them is done.
+ * @throws RangeError when fewer than 5 bytes of its memory come before `payload`.
+ */
+export function frameInPlace(payload: Buffer): Buffer {
+  installFramedResponses();
+  if (payload.byteOffset < 5) throw new RangeError(`frameInPlace needs 5 bytes before the message, and it starts at byte ${payload.byteOffset} of its memory`);
+  writeHeader(Buffer.from(payload.buffer, payload.byteOffset - 5, 5), 0, payload.byteLength);
   framed.add(payload);
   return payload;
 }
