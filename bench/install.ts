@@ -15,12 +15,15 @@
  * is from the agent's "claimed by" log line to its "completed" line (its own
  * millisecond timestamps); its RSS is sampled every 20 ms, and the row gives
  * the peak minus the RSS it had idle, waiting for the claim. The agent's own
- * log lines split the time at "sha256 … verified": the download (with its
- * SHA-256, and as much of the extraction as kept up with it), then the rest
- * of the extraction.
+ * log lines split the time at "sha256 … verified": the download with its
+ * SHA-256 and as much of the extraction as kept up with it (the agent
+ * extracts into a staging folder as the bytes arrive, so all of it), then what
+ * is left: moving the verified folder into place.
  * Runnable alone: `pnpm exec tsx bench/install.ts`; `BENCH_SCALE=0.1` for a
  * quick run, `BENCH_ROUNDS` (3) rounds of each, the best kept;
- * `BENCH_PROFILE_DIR` writes CPU profiles of the agents there.
+ * `BENCH_PROFILE_DIR` writes CPU profiles of the agents there. After each
+ * timed install, every installed file is compared (SHA-256) with the
+ * package's folder the artifact was made from, which is what tar extracts.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -79,6 +82,18 @@ async function warmFolder(dir: string): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
     if (entry.isFile()) await readFile(join(entry.parentPath, entry.name));
   }
+}
+
+/** The files under `dir` (relative paths, sorted) with the SHA-256 of each one's bytes; folders by name only. */
+async function treeDigest(dir: string): Promise<string[]> {
+  const rows: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name);
+    const rel = path.slice(dir.length + 1);
+    if (entry.isDirectory()) rows.push(`${rel}/`);
+    else rows.push(`${rel} ${createHash('sha256').update(await readFile(path)).digest('hex')}`);
+  }
+  return rows.sort();
 }
 
 /** Metadata with a fresh caller token of `keyPair` for `audience` (a service accepts each token once). */
@@ -179,9 +194,9 @@ async function timeTar(artifact: string, work: string): Promise<{ seconds: numbe
 interface AgentRun {
   /** Claim to completed, in seconds (the agent's timestamps). */
   seconds: number;
-  /** Claim to "sha256 verified": download, hash and archive write. */
+  /** Claim to "sha256 verified": download, hash, and the extraction that ran alongside. */
   downloadSeconds: number;
-  /** "sha256 verified" to "extracted". */
+  /** "sha256 verified" to "extracted": what was left of the extraction. */
   extractSeconds: number;
   /** RSS while idle before the claim, in bytes. */
   baseline: number;
@@ -232,7 +247,7 @@ function stampOf(line: string): number {
 }
 
 /** One install by a fresh agent process into a fresh root. */
-async function agentInstall(packageId: string, node: Ed25519KeyPair, nodeKey: string, work: string, env: Record<string, string>, storePid: number): Promise<AgentRun> {
+async function agentInstall(packageId: string, node: Ed25519KeyPair, nodeKey: string, work: string, env: Record<string, string>, storePid: number, expected: string[]): Promise<AgentRun> {
   const root = await mkdtemp(join(work, 'node-'));
   const agent = await startAgent(nodeKey, root, env);
   try {
@@ -264,6 +279,9 @@ async function agentInstall(packageId: string, node: Ed25519KeyPair, nodeKey: st
     const verified = stampOf(await agent.waitFor(/sha256 [0-9a-f]{64} verified/));
     const extracted = stampOf(await agent.waitFor(/: extracted \d+ files/));
     const completed = stampOf(done);
+    // A fast install counts only if it installed the same bytes as tar: checked after the timing, every file.
+    const installed = await treeDigest(join(root, 'packages', 'bench-install', `1.0.${FILES}`));
+    if (installed.join('\n') !== expected.join('\n')) throw new Error(`the agent's install differs from the package's files (${installed.length} entries against ${expected.length})`);
     return { seconds: (completed - claimed) / 1000, downloadSeconds: (verified - claimed) / 1000, extractSeconds: (extracted - verified) / 1000, baseline, peak, agentCpu, storeCpu };
   } finally {
     if (agent.child.exitCode === null) agent.child.kill('SIGTERM');
@@ -309,6 +327,8 @@ export async function benchInstall(): Promise<BenchRow[]> {
     // Both sources in the page cache: the artifact tar reads, and the content store's copy of it.
     await readFile(artifact);
     await warmFolder(join(work, 'content-data'));
+    // What `tar -xzf` of the artifact gives: the package's folder, byte for byte.
+    const expected = await treeDigest(source);
     const tarRuns: { seconds: number; cpu: number }[] = [];
     const agentRuns: AgentRun[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -316,7 +336,7 @@ export async function benchInstall(): Promise<BenchRow[]> {
       await run('sync');
       tarRuns.push(await timeTar(artifact, work));
       await run('sync');
-      agentRuns.push(await agentInstall(packageId, node, nodeKey, work, env, servers[0]!.pid));
+      agentRuns.push(await agentInstall(packageId, node, nodeKey, work, env, servers[0]!.pid, expected));
     }
     const tar = Math.min(...tarRuns.map((r) => r.seconds));
     const best = agentRuns.reduce((a, b) => (b.seconds < a.seconds ? b : a));

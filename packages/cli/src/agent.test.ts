@@ -1,14 +1,17 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
 import { generateKeyPair, didFromKeyPair, signDocument } from '@griot/did';
-import { registry } from '@griot/proto';
+import type { content, registry } from '@griot/proto';
 import { checkAuthor, InstallError, installedState, installPackage, installPath, installRecordPath, type AgentOptions } from './agent';
 import { ServiceClients } from './grpc-call';
 import { parseTrustPolicy } from './trust-policy';
 
-function signedPackage(bytes: string, author = generateKeyPair()): registry.Package {
+function signedPackage(bytes: string | Buffer, author = generateKeyPair()): registry.Package {
   const packageId = createHash('sha256').update(bytes).digest('hex');
   const did = didFromKeyPair(author);
   const manifest = signDocument(
@@ -111,5 +114,105 @@ describe('checkAuthor with a trust policy', () => {
     await expect(checkAuthor(withoutPolicy, pkg, 'hello', '1.0.0', async () => ['did:key:zOwner'])).rejects.toThrow(
       `hello@1.0.0 (package ${pkg.packageId}) is signed by ${pkg.authorDid}, who is not a current owner of hello according to the registry (owners: did:key:zOwner)`,
     );
+  });
+});
+
+/** A .tar.gz of `files` (name → content), made in memory. */
+async function tarGz(files: Record<string, string>): Promise<Buffer> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    p.on('data', (c) => chunks.push(c as Buffer));
+    p.on('end', () => resolve());
+    p.on('error', reject);
+  });
+  for (const [name, body] of Object.entries(files)) await new Promise<void>((resolve, reject) => p.entry({ name, mode: 0o644 }, body, (err) => (err ? reject(err) : resolve())));
+  p.finalize();
+  await done;
+  return gzipSync(Buffer.concat(chunks));
+}
+
+/** Service clients whose content store answers every ReadContent with `bytes`, in chunks of `chunkBytes`. */
+function stubContentClients(bytes: Buffer, chunkBytes = 1000): ServiceClients {
+  const raw = {
+    readContent() {
+      const chunks: content.ReadContentResponse[] = [];
+      for (let at = 0; at < bytes.length; at += chunkBytes) chunks.push({ data: bytes.subarray(at, at + chunkBytes) } as content.ReadContentResponse);
+      return Object.assign(Readable.from(chunks, { objectMode: true }), { cancel: () => undefined });
+    },
+  };
+  return { contentEndpoint: { service: 'content store', address: 'stub' }, content: () => raw } as unknown as ServiceClients;
+}
+
+describe('installPackage streams the artifact into a staging folder, which is moved into place only once verified', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'griot-agent-'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  const optionsWith = (clients: ServiceClients): AgentOptions => ({
+    clients,
+    node: { ...generateKeyPair(), did: 'did:key:unused' } as AgentOptions['node'],
+    root,
+    audience: 'griot-registry',
+    log: () => undefined,
+    signal: new AbortController().signal,
+  });
+  /** What is in `<root>/packages`: the installed package's folder and nothing else (no staging folder left). */
+  const packagesFolder = (): string[] => (existsSync(join(root, 'packages')) ? readdirSync(join(root, 'packages')) : []);
+
+  it('installs the verified artifact, and says so before it says what it extracted', async () => {
+    const artifact = await tarGz({ 'bin/hello': '#!/bin/sh\necho hello\n', 'README.md': 'hello\n' });
+    const pkg = signedPackage(artifact);
+    const lines: string[] = [];
+    expect(await installPackage(optionsWith(stubContentClients(artifact)), pkg, (l) => lines.push(l))).toBe('installed');
+    expect(readFileSync(join(installPath(root, 'hello', '1.0.0'), 'bin', 'hello'), 'utf8')).toBe('#!/bin/sh\necho hello\n');
+    expect(readFileSync(join(installPath(root, 'hello', '1.0.0'), 'README.md'), 'utf8')).toBe('hello\n');
+    expect(JSON.parse(readFileSync(installRecordPath(root, 'hello', '1.0.0'), 'utf8'))).toMatchObject({ packageId: pkg.packageId });
+    expect(lines.slice(1)).toEqual([`hello@1.0.0: sha256 ${pkg.packageId} verified`, `hello@1.0.0: extracted 2 files, 27 bytes into ${installPath(root, 'hello', '1.0.0')}`]);
+    expect(packagesFolder()).toEqual(['hello']);
+  });
+
+  it('refuses a valid archive that is not the package, and installs none of it', async () => {
+    const artifact = await tarGz({ 'bin/hello': 'the real one\n' });
+    const pkg = signedPackage(artifact);
+    // Another archive of the same size: only the digest tells them apart.
+    let other = artifact;
+    for (let i = 0; i < 100 && (other === artifact || other.length !== artifact.length); i++) other = await tarGz({ 'bin/hello': `another ${i}!\n` });
+    expect(other.length).toBe(artifact.length);
+    const digest = createHash('sha256').update(other).digest('hex');
+    await expect(installPackage(optionsWith(stubContentClients(other)), pkg, () => undefined)).rejects.toThrow(
+      new InstallError(`hello@1.0.0: the artifact's SHA-256 is ${digest}, expected ${pkg.packageId}`),
+    );
+    expect(packagesFolder()).toEqual([]);
+    expect(existsSync(installRecordPath(root, 'hello', '1.0.0'))).toBe(false);
+  });
+
+  it('reports bytes that are not the package as such, not as the corrupt archive they make', async () => {
+    const artifact = await tarGz({ 'bin/hello': 'hello\n' });
+    const pkg = signedPackage(artifact);
+    const garbage = Buffer.alloc(artifact.length, 0x42);
+    await expect(installPackage(optionsWith(stubContentClients(garbage, 16)), pkg, () => undefined)).rejects.toThrow(/the artifact's SHA-256 is [0-9a-f]{64}, expected /);
+    expect(packagesFolder()).toEqual([]);
+  });
+
+  it('stops at more bytes than the manifest says, and at fewer', async () => {
+    const artifact = await tarGz({ 'bin/hello': 'hello\n' });
+    const pkg = signedPackage(artifact);
+    await expect(installPackage(optionsWith(stubContentClients(Buffer.concat([artifact, Buffer.from('x')]))), pkg, () => undefined)).rejects.toThrow(
+      `hello@1.0.0: the content store sent more than the ${artifact.length} bytes of the artifact`,
+    );
+    await expect(installPackage(optionsWith(stubContentClients(artifact.subarray(0, artifact.length - 1))), pkg, () => undefined)).rejects.toThrow(
+      `hello@1.0.0: the artifact has ${artifact.length - 1} bytes, the manifest says ${artifact.length}`,
+    );
+    expect(packagesFolder()).toEqual([]);
+  });
+
+  it('refuses a hostile archive of the package, and leaves nothing behind', async () => {
+    const artifact = await tarGz({ 'bin/hello': 'hello\n', '../escaped': 'out\n' });
+    const pkg = signedPackage(artifact);
+    await expect(installPackage(optionsWith(stubContentClients(artifact)), pkg, () => undefined)).rejects.toMatchObject({ reason: 'PARENT_SEGMENT' });
+    expect(packagesFolder()).toEqual([]);
+    expect(readdirSync(root)).toEqual(['packages']);
   });
 });

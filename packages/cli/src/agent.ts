@@ -1,16 +1,17 @@
 /**
  * The node agent: claims its node's installation jobs, checks every package
  * of a job (signature, and an author the node trusts for the name) before it
- * installs any, then fetches, verifies and extracts each one (dependencies
- * first) and reports its log lines and final status to the registry while it
+ * installs any, then streams each one (dependencies first) into a staging
+ * folder that is moved into place once the artifact's SHA-256 is verified, and
+ * reports its log lines and final status to the registry while it
  * works. What it installed is recorded by package id under
  * `<root>/.griot/installed`, so "already installed" means the same artifact.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { verifyDocument, type KeyFileKeyPair } from '@griot/did';
 import { registry } from '@griot/proto';
@@ -19,10 +20,13 @@ import { CliError } from './cli-error';
 import { isServiceError, toCliError, unary, type ServiceClients } from './grpc-call';
 import { isValidPackageName, isValidVersion } from '@griot/client';
 import { callerMetadata } from './key-files';
-import { safeExtract, type ExtractLimits } from './safe-extract';
+import { safeExtract, type ExtractLimits, type ExtractSummary } from './safe-extract';
 import { checkTrust, type TrustPolicy } from './trust-policy';
 
 const S = registry.InstallationStatus;
+
+/** Downloaded bytes buffered ahead of the extraction: one message of the content store's reads (1 MiB) and one more. */
+const ARCHIVE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 /** How the agent runs. */
 export interface AgentOptions {
@@ -153,9 +157,12 @@ function anotherArtifact(label: string, target: string, pkg: registry.Package, s
 
 /**
  * Installs one package: skip when the same package id is already there
- * (refuse when another artifact of that name@version is); else download the
- * artifact, check its SHA-256 and size and the manifest's signature, extract
- * it into a temporary folder, rename that into place and record its id.
+ * (refuse when another artifact of that name@version is); else check the
+ * manifest's signature, stream the artifact from the content store into a
+ * staging folder (extracting as it arrives, hashing every byte), and only once
+ * its size and SHA-256 match the manifest rename that folder into place and
+ * record its id. Nothing unverified is ever installed: a mismatch leaves
+ * nothing but the staging folder, which is removed.
  *
  * @param options - The agent's options.
  * @param pkg - The package, from the claim's install order.
@@ -175,35 +182,15 @@ export async function installPackage(options: AgentOptions, pkg: registry.Packag
   const packagesDir = join(options.root, 'packages');
   await mkdir(packagesDir, { recursive: true });
   const tmp = join(packagesDir, `.tmp-${randomBytes(8).toString('hex')}`);
-  const tmpFile = `${tmp}.tgz`;
   try {
-    log(`${label}: downloading ${size} bytes from the content store`);
-    const hash = createHash('sha256');
-    const out = createWriteStream(tmpFile, { mode: 0o600 });
-    await once(out, 'open');
-    let received = 0;
-    try {
-      await readContent(
-        options.clients.content(),
-        options.clients.contentEndpoint,
-        { target: { $case: 'blob', blob: { sha256: pkg.packageId, storageName: '' } }, offset: 0, limit: 0 },
-        async (chunk) => {
-          received += chunk.length;
-          if (received > size) throw new InstallError(`${label}: the content store sent more than the ${size} bytes of the artifact`);
-          hash.update(chunk);
-          if (!out.write(chunk)) await once(out, 'drain');
-        },
-        // The node's token, for a content store that wants one even to read (CONTENT_REQUIRE_READ_AUTH).
-        callerMetadata(options.node, CONTENT_AUDIENCE),
-      );
-    } finally {
-      await new Promise<void>((r) => out.end(() => r()));
-    }
-    const digest = hash.digest('hex');
+    log(`${label}: downloading ${size} bytes from the content store, extracting them into a staging folder as they arrive`);
+    const { received, digest, extraction } = await downloadAndExtract(options, pkg, label, size, tmp);
+    // The staging folder is moved into place only once every byte is accounted for and its SHA-256 is the package id.
     if (received !== size) throw new InstallError(`${label}: the artifact has ${received} bytes, the manifest says ${size}`);
     if (digest !== pkg.packageId) throw new InstallError(`${label}: the artifact's SHA-256 is ${digest}, expected ${pkg.packageId}`);
     log(`${label}: sha256 ${digest} verified`);
-    const summary = await safeExtract(createReadStream(tmpFile, { highWaterMark: 1024 * 1024 }), tmp, options.limits);
+    if (extraction.status === 'rejected') throw extraction.reason;
+    const summary = extraction.value;
     await mkdir(join(target, '..'), { recursive: true });
     try {
       await rename(tmp, target);
@@ -222,8 +209,68 @@ export async function installPackage(options: AgentOptions, pkg: registry.Packag
     return 'installed';
   } finally {
     await rm(tmp, { recursive: true, force: true });
-    await rm(tmpFile, { force: true });
   }
+}
+
+/** What {@link downloadAndExtract} saw: the bytes received, their SHA-256, and how the extraction ended. */
+interface Download {
+  readonly received: number;
+  readonly digest: string;
+  readonly extraction: PromiseSettledResult<ExtractSummary>;
+}
+
+/**
+ * Streams the artifact from the content store through its SHA-256 into
+ * {@link safeExtract} into the staging folder `tmp`, so that the download,
+ * the hash, gunzip and the file writes overlap and the artifact is never
+ * written to disk whole. Nothing is verified here: the caller checks size and
+ * digest before it moves `tmp` into place. When the extraction stops first (a
+ * refused or corrupt archive), the rest is still read and hashed, so that a
+ * store that sent other bytes is reported as such rather than as a bad
+ * archive; the manifest's size bounds what is read either way.
+ *
+ * @throws the download's error ({@link CliError}, or {@link InstallError} past the manifest's size).
+ */
+async function downloadAndExtract(options: AgentOptions, pkg: registry.Package, label: string, size: number, tmp: string): Promise<Download> {
+  const hash = createHash('sha256');
+  let received = 0;
+  // Backpressure from the extraction reaches the gRPC stream through this buffer.
+  const archive = new PassThrough({ highWaterMark: ARCHIVE_BUFFER_BYTES });
+  const closed = new Promise<void>((resolve) => archive.once('close', resolve));
+  // Its failures (the extraction destroying it) reach the caller through the extraction's outcome.
+  archive.on('error', () => undefined);
+  const extracting = safeExtract(archive, tmp, options.limits);
+  const downloading = readContent(
+    options.clients.content(),
+    options.clients.contentEndpoint,
+    { target: { $case: 'blob', blob: { sha256: pkg.packageId, storageName: '' } }, offset: 0, limit: 0 },
+    async (chunk) => {
+      received += chunk.length;
+      if (received > size) throw new InstallError(`${label}: the content store sent more than the ${size} bytes of the artifact`);
+      hash.update(chunk);
+      if (archive.destroyed) return;
+      if (!archive.write(chunk)) {
+        let resume!: () => void;
+        await Promise.race([new Promise<void>((r) => archive.once('drain', (resume = r))), closed]);
+        archive.off('drain', resume);
+      }
+    },
+    // The node's token, for a content store that wants one even to read (CONTENT_REQUIRE_READ_AUTH).
+    callerMetadata(options.node, CONTENT_AUDIENCE),
+  );
+  const [download, extraction] = await Promise.allSettled([
+    downloading.then(
+      () => void archive.end(),
+      (err: unknown) => {
+        // The extraction stops at the missing end; the download's error is the one reported.
+        archive.destroy();
+        throw err;
+      },
+    ),
+    extracting,
+  ]);
+  if (download.status === 'rejected') throw download.reason;
+  return { received, digest: hash.digest('hex'), extraction };
 }
 
 /** The current owners of package names, asked of the registry once per name and job. */
