@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import type { content } from '@griot/proto';
+import { setCallStreamBuffer } from '@griot/transport';
 import { attemptMetadata, backoffDelay, cancelledError, retryPolicyOf, sleep, type CallOptions, type CallSite } from './call';
 import { GriotClientError, toGriotClientError } from './errors';
 
@@ -17,6 +18,9 @@ export interface ReadSource {
   readonly site: CallSite;
   readonly raw: content.ContentServiceClient;
 }
+
+/** ReadContent messages a download holds between the transport and its reader. */
+const READ_BUFFER_MESSAGES = 2;
 
 /**
  * Streams bytes from the content store. A stream that fails with a
@@ -36,6 +40,9 @@ export async function* readContent(source: ReadSource, request: content.ReadCont
     if (options.signal?.aborted) throw cancelledError(site);
     const limit = request.limit > 0 ? request.limit - received : 0;
     const stream = raw.readContent({ ...request, offset: request.offset + received, limit }, attemptMetadata(site, options));
+    // A caller slower than the store (an extraction, say) holds at most this many chunks here, not grpc-js's 16
+    // (16 MiB of 1 MiB chunks); the HTTP/2 receive window holds back the rest.
+    setCallStreamBuffer(stream, '_readableState', READ_BUFFER_MESSAGES);
     const abort = (): void => stream.cancel();
     options.signal?.addEventListener('abort', abort, { once: true });
     try {
