@@ -19,7 +19,8 @@ export interface ServerProcess {
 }
 
 /**
- * Starts a TypeScript entry point under tsx and waits for the JSON log line
+ * Starts a TypeScript entry point under tsx (with the workspace's packages
+ * from source) and waits for the JSON log line
  * that carries its address.
  *
  * @param entry - The script, relative to the repository root.
@@ -29,7 +30,8 @@ export interface ServerProcess {
  */
 export async function startServerProcess(entry: string, env: Record<string, string>, readyMessage: string, nodeArgs: string[] = []): Promise<ServerProcess> {
   const root = resolve(__dirname, '..');
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', resolve(root, entry)], {
+  // griot-source: the workspace's packages from their source, as `pnpm start` runs them, never a stale dist/.
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--conditions=griot-source', '--import', 'tsx', resolve(root, entry)], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
