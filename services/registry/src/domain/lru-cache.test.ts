@@ -25,13 +25,4 @@ describe('LruCache', () => {
     cache.delete('k7');
     expect(cache.bytes).toBe(60);
   });
-
-  it('forgets expired entries and their bytes', () => {
-    let now = 0;
-    const cache = new LruCache<string, string>(10, { ttlMs: 5, now: () => now, maxBytes: 100, sizeOf: (v) => v.length });
-    cache.set('a', 'xxxx');
-    now = 10;
-    expect(cache.get('a')).toBeUndefined();
-    expect(cache.bytes).toBe(0);
-  });
 });

@@ -1,43 +1,34 @@
 /**
- * A small least-recently-used cache (a Map keeps insertion order) whose
- * entries may expire a fixed time after they were set, bounded by a number
- * of entries and, when given a `sizeOf`, by a byte budget (the sum of the
- * entries' sizes; an entry larger than the whole budget is not kept). Used
- * for packages, which change only when yanked or unyanked.
+ * A small least-recently-used cache (a Map keeps insertion order), bounded
+ * by a number of entries and, when given a `sizeOf`, by a byte budget (the
+ * sum of the entries' sizes; an entry larger than the whole budget is not
+ * kept). Used for packages, which change only when yanked or unyanked (and
+ * whose yank state is read afresh for every call).
  */
 export class LruCache<K, V> {
-  private readonly entries = new Map<K, { value: V; expiresAt: number; bytes: number }>();
-  private readonly ttlMs: number;
-  private readonly now: () => number;
+  private readonly entries = new Map<K, { value: V; bytes: number }>();
   private readonly maxBytes: number;
   private readonly sizeOf: (value: V) => number;
   private totalBytes = 0;
 
   /**
    * @param capacity - Most entries kept; 0 keeps nothing.
-   * @param options - `ttlMs`: an entry is dropped this long after it was set
-   *   (default: never); `now`: the clock, in milliseconds; `maxBytes` and
-   *   `sizeOf`: the byte budget and how many bytes a value counts for.
+   * @param options - `maxBytes` and `sizeOf`: the byte budget and how many
+   *   bytes a value counts for.
    */
   constructor(
     private readonly capacity: number,
-    options: { ttlMs?: number; now?: () => number; maxBytes?: number; sizeOf?: (value: V) => number } = {},
+    options: { maxBytes?: number; sizeOf?: (value: V) => number } = {},
   ) {
-    this.ttlMs = options.ttlMs ?? Infinity;
-    this.now = options.now ?? Date.now;
     this.maxBytes = options.maxBytes ?? Infinity;
     this.sizeOf = options.sizeOf ?? (() => 0);
   }
 
-  /** The value of `key` unless it expired, marked as recently used. */
+  /** The value of `key`, marked as recently used. */
   get(key: K): V | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     this.entries.delete(key);
-    if (entry.expiresAt <= this.now()) {
-      this.totalBytes -= entry.bytes;
-      return undefined;
-    }
     this.entries.set(key, entry);
     return entry.value;
   }
@@ -48,7 +39,7 @@ export class LruCache<K, V> {
     this.delete(key);
     const bytes = this.sizeOf(value);
     if (bytes > this.maxBytes) return;
-    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs, bytes });
+    this.entries.set(key, { value, bytes });
     this.totalBytes += bytes;
     while (this.entries.size > this.capacity || this.totalBytes > this.maxBytes) this.delete(this.entries.keys().next().value as K);
   }
@@ -61,12 +52,12 @@ export class LruCache<K, V> {
     this.totalBytes -= entry.bytes;
   }
 
-  /** The bytes the entries count for (expired ones included until they are read or pushed out). */
+  /** The bytes the entries count for. */
   get bytes(): number {
     return this.totalBytes;
   }
 
-  /** Number of entries (expired ones included until they are read or pushed out). */
+  /** Number of entries. */
   get size(): number {
     return this.entries.size;
   }
