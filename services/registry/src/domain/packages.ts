@@ -237,7 +237,7 @@ export class Packages {
     const state = await this.yankChecks.state(packageId);
     if (!state) {
       this.cache.delete(packageId);
-      throw notFound('Package', packageId, `package ${packageId} is not registered`);
+      throw packageNotFound(packageId);
     }
     if (state.yanked === cached.yanked && state.yankReason === cached.yankReason) return cached;
     const row: PackageRecord = { ...cached, yanked: state.yanked, yankReason: state.yankReason };
@@ -350,7 +350,7 @@ export class Packages {
         await owners.lockName(name);
         requireOwner(caller, name, await owners.owners(name), `${verb} ${name}@${version}`);
         const row = await packages.findById(packageId, { lock: true });
-        if (!row) throw notFound('Package', packageId, `package ${packageId} is not registered`);
+        if (!row) throw packageNotFound(packageId);
         return change(row, packages, owners, name);
       });
     } finally {
@@ -360,9 +360,14 @@ export class Packages {
 
   private async find(packageId: string): Promise<PackageRecord> {
     const row = await this.packages.findById(packageId);
-    if (!row) throw notFound('Package', packageId, `package ${packageId} is not registered`);
+    if (!row) throw packageNotFound(packageId);
     return row;
   }
+}
+
+/** NOT_FOUND for a package id that is not registered. */
+function packageNotFound(packageId: string): GriotError {
+  return notFound('Package', packageId, `package ${packageId} is not registered`);
 }
 
 /**
