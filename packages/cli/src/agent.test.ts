@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
 import { generateKeyPair, didFromKeyPair, signDocument } from '@griot/did';
 import type { content, registry } from '@griot/proto';
 import { checkAuthor, InstallError, installedState, installPackage, installPath, installRecordPath, type AgentOptions } from './agent';
 import { ServiceClients } from './grpc-call';
 import { parseTrustPolicy } from './trust-policy';
+import { filesTarGz } from '@griot/test/support/tar-gz';
 
 function signedPackage(bytes: string | Buffer, author = generateKeyPair()): registry.Package {
   const packageId = createHash('sha256').update(bytes).digest('hex');
@@ -117,21 +116,6 @@ describe('checkAuthor with a trust policy', () => {
   });
 });
 
-/** A .tar.gz of `files` (name → content), made in memory. */
-async function tarGz(files: Record<string, string>): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    p.on('data', (c) => chunks.push(c as Buffer));
-    p.on('end', () => resolve());
-    p.on('error', reject);
-  });
-  for (const [name, body] of Object.entries(files)) await new Promise<void>((resolve, reject) => p.entry({ name, mode: 0o644 }, body, (err) => (err ? reject(err) : resolve())));
-  p.finalize();
-  await done;
-  return gzipSync(Buffer.concat(chunks));
-}
-
 /** Service clients whose content store answers every ReadContent with `bytes`, in chunks of `chunkBytes`. */
 function stubContentClients(bytes: Buffer, chunkBytes = 1000): ServiceClients {
   const raw = {
@@ -162,7 +146,7 @@ describe('installPackage streams the artifact into a staging folder, which is mo
   const packagesFolder = (): string[] => (existsSync(join(root, 'packages')) ? readdirSync(join(root, 'packages')) : []);
 
   it('installs the verified artifact, and says so before it says what it extracted', async () => {
-    const artifact = await tarGz({ 'bin/hello': '#!/bin/sh\necho hello\n', 'README.md': 'hello\n' });
+    const artifact = await filesTarGz({ 'bin/hello': '#!/bin/sh\necho hello\n', 'README.md': 'hello\n' });
     const pkg = signedPackage(artifact);
     const lines: string[] = [];
     expect(await installPackage(optionsWith(stubContentClients(artifact)), pkg, (l) => lines.push(l))).toBe('installed');
@@ -174,11 +158,11 @@ describe('installPackage streams the artifact into a staging folder, which is mo
   });
 
   it('refuses a valid archive that is not the package, and installs none of it', async () => {
-    const artifact = await tarGz({ 'bin/hello': 'the real one\n' });
+    const artifact = await filesTarGz({ 'bin/hello': 'the real one\n' });
     const pkg = signedPackage(artifact);
     // Another archive of the same size: only the digest tells them apart.
     let other = artifact;
-    for (let i = 0; i < 100 && (other === artifact || other.length !== artifact.length); i++) other = await tarGz({ 'bin/hello': `another ${i}!\n` });
+    for (let i = 0; i < 100 && (other === artifact || other.length !== artifact.length); i++) other = await filesTarGz({ 'bin/hello': `another ${i}!\n` });
     expect(other.length).toBe(artifact.length);
     const digest = createHash('sha256').update(other).digest('hex');
     await expect(installPackage(optionsWith(stubContentClients(other)), pkg, () => undefined)).rejects.toThrow(
@@ -189,7 +173,7 @@ describe('installPackage streams the artifact into a staging folder, which is mo
   });
 
   it('reports bytes that are not the package as such, not as the corrupt archive they make', async () => {
-    const artifact = await tarGz({ 'bin/hello': 'hello\n' });
+    const artifact = await filesTarGz({ 'bin/hello': 'hello\n' });
     const pkg = signedPackage(artifact);
     const garbage = Buffer.alloc(artifact.length, 0x42);
     await expect(installPackage(optionsWith(stubContentClients(garbage, 16)), pkg, () => undefined)).rejects.toThrow(/the artifact's SHA-256 is [0-9a-f]{64}, expected /);
@@ -197,7 +181,7 @@ describe('installPackage streams the artifact into a staging folder, which is mo
   });
 
   it('stops at more bytes than the manifest says, and at fewer', async () => {
-    const artifact = await tarGz({ 'bin/hello': 'hello\n' });
+    const artifact = await filesTarGz({ 'bin/hello': 'hello\n' });
     const pkg = signedPackage(artifact);
     await expect(installPackage(optionsWith(stubContentClients(Buffer.concat([artifact, Buffer.from('x')]))), pkg, () => undefined)).rejects.toThrow(
       `hello@1.0.0: the content store sent more than the ${artifact.length} bytes of the artifact`,
@@ -209,7 +193,7 @@ describe('installPackage streams the artifact into a staging folder, which is mo
   });
 
   it('refuses a hostile archive of the package, and leaves nothing behind', async () => {
-    const artifact = await tarGz({ 'bin/hello': 'hello\n', '../escaped': 'out\n' });
+    const artifact = await filesTarGz({ 'bin/hello': 'hello\n', '../escaped': 'out\n' });
     const pkg = signedPackage(artifact);
     await expect(installPackage(optionsWith(stubContentClients(artifact)), pkg, () => undefined)).rejects.toMatchObject({ reason: 'PARENT_SEGMENT' });
     expect(packagesFolder()).toEqual([]);

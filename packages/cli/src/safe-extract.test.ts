@@ -2,30 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
-import { createGzip, gzipSync } from 'node:zlib';
-import { pack, type Header } from 'tar-stream';
+import { createGzip } from 'node:zlib';
+import { pack } from 'tar-stream';
+import { tarGz, type TarEntrySpec } from '@griot/test/support/tar-gz';
 import { normalizeEntryName, safeExtract, UnsafeArchiveError } from './safe-extract';
-
-type Spec = Partial<Header> & { name: string; body?: string | Buffer };
-
-/** Builds a .tar.gz in memory from raw header specs, hostile ones included. */
-async function tarGz(specs: Spec[]): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    p.on('data', (c) => chunks.push(c as Buffer));
-    p.on('end', () => resolve());
-    p.on('error', reject);
-  });
-  for (const { body, ...header } of specs) {
-    await new Promise<void>((resolve, reject) =>
-      body === undefined ? p.entry(header, (err) => (err ? reject(err) : resolve())) : p.entry(header, body, (err) => (err ? reject(err) : resolve())),
-    );
-  }
-  p.finalize();
-  await done;
-  return gzipSync(Buffer.concat(chunks));
-}
 
 describe('safeExtract', () => {
   let root: string;
@@ -64,7 +44,7 @@ describe('safeExtract', () => {
     expect(readFileSync(join(dest, 'y.txt'), 'utf8')).toBe('yy');
   });
 
-  const hostile: Array<[string, Spec[], string, RegExp]> = [
+  const hostile: Array<[string, TarEntrySpec[], string, RegExp]> = [
     ['a parent segment', [{ name: '../../evil.txt', body: 'pwned' }], 'PARENT_SEGMENT', /"\.\.\/\.\.\/evil\.txt" has a "\.\." segment/],
     ['a parent segment in the middle', [{ name: 'ok/../../evil.txt', body: 'pwned' }], 'PARENT_SEGMENT', /"\.\." segment/],
     ['an absolute path', [{ name: `${'/tmp'}/griot-evil-${process.pid}.txt`, body: 'pwned' }], 'ABSOLUTE_PATH', /absolute path/],
